@@ -1,0 +1,1 @@
+"""Checks of the language-neutral protocol data (``protocol/``) and the vector pattern matcher."""
