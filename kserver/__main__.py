@@ -1,0 +1,3 @@
+from kserver.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""The composition root: ``build_app(settings)`` wires engine, services, controllers and transport.
+
+Nothing connects here; the storage opens in the ASGI lifespan startup. Two
+calls give two independent servers.
+"""
+
+from __future__ import annotations
+
+from kserver.config import Settings
+from kserver.controllers.server import ServerController
+from kserver.router import Router
+from kserver.services.collections import collection_specs
+from kserver.services.names import human_name
+from kserver.services.server_info import ServerInfo
+from kserver.storage import engine_for_url
+from kserver.transport.asgi import KServerASGI
+from kserver.wire.catalog import catalog
+from kserver.wire.http_routes import RouteTable
+from kserver.wire.protocol_data import load_json
+
+
+def build_app(settings: Settings) -> KServerASGI:
+    catalog()  # load and check the error catalog before serving anything
+    routes = RouteTable.from_data(load_json("routes.json"))
+    engine = engine_for_url(settings.storage)
+    router = Router(settings.node_id or human_name("knode"))
+
+    info = ServerInfo(settings, engine, routes, router.actions)
+    for action, handler in ServerController(info).actions().items():
+        router.register("server", action, handler)
+
+    async def startup() -> None:
+        await engine.open(collection_specs())
+
+    async def shutdown() -> None:
+        await engine.close()
+
+    return KServerASGI(
+        router,
+        routes,
+        max_request_size=settings.max_request_size,
+        max_in_flight=settings.max_in_flight,
+        idle_timeout=settings.idle_timeout,
+        on_startup=startup,
+        on_shutdown=shutdown,
+    )

@@ -1,0 +1,103 @@
+"""All configuration in one place: CLI flags and ``KSERVER_*`` environment variables.
+
+Every setting has a flag ``--some-name`` and a variable ``KSERVER_SOME_NAME``;
+a flag wins over the variable, the variable over the default. Nothing else in
+kserver reads the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "0.0.0.0"
+    port: int = 7512
+    storage: str = "sqlite:///./data/kserver.db"
+    log_level: str = "info"
+    max_request_size: int = _MIB
+    ws_hard_max_size: int = 16 * _MIB
+    max_in_flight: int = 64
+    idle_timeout: float = 60.0
+    node_id: str = ""
+    documents_fetch_count: int = 10_000
+    documents_write_count: int = 200
+
+    def with_(self, **changes: Any) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+
+_HELP: dict[str, str] = {
+    "host": "address to listen on",
+    "port": "port for both WebSocket and HTTP (Kuzzle's is 7512)",
+    "storage": "storage URL: sqlite:///path/to/file.db (embedded, default) or mongodb://host:port/db",
+    "log_level": "critical, error, warning, info or debug",
+    "max_request_size": "largest accepted HTTP body or WebSocket frame, in bytes (Kuzzle: 1 MiB); "
+    "bigger ones get a 413 error",
+    "ws_hard_max_size": "a WebSocket frame over this many bytes closes the connection (1009) unread",
+    "max_in_flight": "requests of one WebSocket connection handled at once; beyond it the server stops "
+    "reading that connection until one finishes (backpressure)",
+    "idle_timeout": "seconds without a frame from a WebSocket client before it is disconnected",
+    "node_id": "this node's name in envelopes (default: generated knode-<adjective>-<name>-<n>)",
+    "documents_fetch_count": "most documents one search may return (Kuzzle's limits.documentsFetchCount)",
+    "documents_write_count": "most documents one batch may write (Kuzzle's limits.documentsWriteCount)",
+}
+
+
+def _env_name(name: str) -> str:
+    return "KSERVER_" + name.upper()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kserver",
+        description="A Kuzzle 2.x protocol server (WebSocket and HTTP on one port).",
+        epilog="Every option can also be set with an environment variable KSERVER_<OPTION> "
+        "(e.g. KSERVER_PORT=7512, KSERVER_STORAGE=mongodb://localhost:27017/kserver).",
+    )
+    defaults = Settings()
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        kind = type(default)
+        parser.add_argument(
+            flag,
+            type=kind,
+            default=None,
+            metavar=f.name.upper(),
+            help=f"{_HELP[f.name]} [env {_env_name(f.name)}; default {default!r}]",
+        )
+    return parser
+
+
+def load_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from flags, then ``KSERVER_*`` variables, then defaults; exits on a bad value."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        flag_value = getattr(args, f.name)
+        if flag_value is not None:
+            values[f.name] = flag_value
+            continue
+        raw = env.get(_env_name(f.name))
+        if raw is None:
+            values[f.name] = default
+            continue
+        try:
+            values[f.name] = type(default)(raw)
+        except ValueError:
+            parser.error(f"{_env_name(f.name)}={raw!r} is not a valid {type(default).__name__}")
+    return Settings(**values)

@@ -1,0 +1,104 @@
+"""The one dispatcher from ``(controller, action)`` to handlers, shared by every transport.
+
+Pipeline (Kuzzle's funnel order): authenticate the jwt (a supplied jwt is always
+verified) → check rights → find the action (404s) → run it. The router builds
+every envelope; a handler returns a result or raises a catalog error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from kserver.wire.catalog import KuzzleError, kerror
+from kserver.wire.context import Caller, Connection, Context
+from kserver.wire.envelope import Answer, Raw, envelope
+from kserver.wire.request import Request
+
+log = logging.getLogger("kserver.router")
+
+Handler = Callable[[Request, Context], Awaitable[Any]]
+
+
+class Gate(Protocol):
+    """Authentication and authorisation, provided by the security services."""
+
+    async def authenticate(self, request: Request, connection: Connection) -> Caller:
+        """The caller for ``request.jwt``; raises security.token.* errors for a bad token."""
+
+    async def authorize(self, request: Request, caller: Caller) -> None:
+        """Raises security.rights.unauthorized (anonymous) or forbidden when not allowed."""
+
+
+class OpenGate:
+    """Everyone is anonymous and may do everything (a fresh Kuzzle's rights)."""
+
+    async def authenticate(self, request: Request, connection: Connection) -> Caller:
+        return Caller()
+
+    async def authorize(self, request: Request, caller: Caller) -> None:
+        return None
+
+
+class Outcome:
+    """A finished request: its envelope, plus HTTP hints from an Answer or Raw result."""
+
+    __slots__ = ("answer", "body", "raw")
+
+    def __init__(self, body: dict[str, Any], answer: Answer | None = None, raw: Raw | None = None) -> None:
+        self.body = body
+        self.answer = answer
+        self.raw = raw
+
+    @property
+    def status(self) -> int:
+        status: int = self.body["status"]
+        return status
+
+
+class Router:
+    def __init__(self, node: str, gate: Gate | None = None) -> None:
+        self.node = node
+        self.gate: Gate = gate or OpenGate()
+        self._handlers: dict[str, dict[str, Handler]] = {}
+
+    def register(self, controller: str, action: str, handler: Handler) -> None:
+        actions = self._handlers.setdefault(controller, {})
+        if action in actions:
+            raise ValueError(f"{controller}:{action} registered twice")
+        actions[action] = handler
+
+    def actions(self) -> dict[str, list[str]]:
+        return {controller: sorted(actions) for controller, actions in self._handlers.items()}
+
+    def has(self, controller: str, action: str) -> bool:
+        return action in self._handlers.get(controller, {})
+
+    async def dispatch(self, request: Request, connection: Connection) -> Outcome:
+        """Run ``request`` to completion; never raises (errors become error envelopes)."""
+        try:
+            caller = await self.gate.authenticate(request, connection)
+            await self.gate.authorize(request, caller)
+            handler = self._find(request)
+            result = await handler(request, Context(connection, caller))
+        except KuzzleError as error:
+            return Outcome(envelope(request, self.node, error=error))
+        except Exception:
+            log.exception("unexpected error in %s:%s", request.controller, request.action)
+            unexpected = kerror("core.fatal.unexpected_error", "internal error")
+            return Outcome(envelope(request, self.node, error=unexpected))
+        if isinstance(result, Answer):
+            return Outcome(envelope(request, self.node, result=result.result), answer=result)
+        if isinstance(result, Raw):
+            return Outcome(envelope(request, self.node, result=result.result), raw=result)
+        return Outcome(envelope(request, self.node, result=result))
+
+    def _find(self, request: Request) -> Handler:
+        actions = self._handlers.get(request.controller)
+        if actions is None:
+            raise kerror("api.process.controller_not_found", request.controller)
+        handler = actions.get(request.action)
+        if handler is None:
+            raise kerror("api.process.action_not_found", request.action, request.controller)
+        return handler

@@ -1,0 +1,160 @@
+"""WebSocket transport: text (or binary UTF-8) JSON frames in, envelopes out.
+
+Requests of one connection run concurrently and are answered as they finish.
+At most ``max_in_flight`` run at once: past that the loop stops calling
+``receive()``, uvicorn pauses reading the socket, and TCP pushes back on the
+client; no queue grows without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from kserver.router import Router
+from kserver.transport.asgi_types import Receive, Scope, Send
+from kserver.wire.catalog import kerror
+from kserver.wire.context import Connection
+from kserver.wire.envelope import dumps, frame_error_envelope
+from kserver.wire.request import FrameError, Request, parse_frame
+
+log = logging.getLogger("kserver.websocket")
+
+PONG = '{"p":2}'
+_PING_TEXTS = frozenset({'{"p":1}', '{"p": 1}'})
+
+
+class WebSocketSession:
+    """One accepted WebSocket connection and its in-flight requests."""
+
+    def __init__(
+        self, router: Router, send: Send, address: str | None, *, max_in_flight: int, max_size: int
+    ) -> None:
+        self.router = router
+        self._send = send
+        self.max_in_flight = max_in_flight
+        self.max_size = max_size
+        self.connection = Connection("websocket", address, push=self.push)
+        self.last_seen = time.monotonic()
+        self.closed = False
+        self._in_flight = 0
+        self._slot_free = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, receive: Receive) -> None:
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind != "websocket.receive":
+                break
+            self.last_seen = time.monotonic()
+            text: str | None = message.get("text")
+            if text is None:
+                try:
+                    text = bytes(message.get("bytes") or b"").decode()
+                except UnicodeDecodeError:
+                    self._reply_frame_error(
+                        kerror("network.websocket.unexpected_error", "invalid UTF-8"), None
+                    )
+                    continue
+            self._on_text(text)
+            if self._in_flight >= self.max_in_flight:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+        self.closed = True
+
+    def _on_text(self, text: str) -> None:
+        if text in _PING_TEXTS:
+            self._queue_text(PONG)
+            return
+        if len(text) > self.max_size and len(text.encode()) > self.max_size:
+            self._reply_frame_error(kerror("network.websocket.request_too_large", self.max_size), None)
+            return
+        try:
+            request = parse_frame(text)
+        except FrameError as exc:
+            frame = exc.frame
+            if isinstance(frame, dict) and len(frame) == 1 and frame.get("p") == 1:
+                self._queue_text(PONG)
+                return
+            self._reply_frame_error(exc.error, exc.request_id, frame)
+            return
+        self._in_flight += 1
+        task = asyncio.ensure_future(self._handle(request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, request: Request) -> None:
+        try:
+            outcome = await self.router.dispatch(request, self.connection)
+            body = outcome.body
+            body["room"] = request.request_id
+            await self._send_text(dumps(body).decode())
+        finally:
+            self._in_flight -= 1
+            if self._in_flight < self.max_in_flight:
+                self._slot_free.set()
+
+    def _reply_frame_error(self, error: Any, request_id: str | None, frame: Any = None) -> None:
+        payload = frame_error_envelope(error, self.router.node, request_id, frame)
+        self._queue_text(dumps(payload).decode())
+
+    def _queue_text(self, text: str) -> None:
+        task = asyncio.ensure_future(self._send_text(text))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def push(self, payload: bytes) -> None:
+        """Send a pre-serialised frame (a notification) without waiting."""
+        if not self.closed:
+            self._queue_text(payload.decode())
+
+    async def _send_text(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            await self._send({"type": "websocket.send", "text": text})
+        except Exception:  # the client went away: nothing left to tell it
+            self.closed = True
+
+    async def close(self, code: int) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self._send({"type": "websocket.close", "code": code})
+        except Exception:
+            log.debug("close of an already closed websocket")
+
+    async def drain(self) -> None:
+        """Wait for the requests still running (their writes complete even if the client left)."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+async def serve_websocket(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    router: Router,
+    sessions: set[WebSocketSession],
+    *,
+    max_in_flight: int,
+    max_size: int,
+) -> None:
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    client = scope.get("client")
+    address = client[0] if client else None
+    session = WebSocketSession(router, send, address, max_in_flight=max_in_flight, max_size=max_size)
+    sessions.add(session)
+    try:
+        await session.run(receive)
+    finally:
+        session.closed = True
+        sessions.discard(session)
+        await session.drain()

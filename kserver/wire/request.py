@@ -1,0 +1,250 @@
+"""A Kuzzle request, built from a WebSocket frame or an HTTP request, with typed getters.
+
+The getters raise catalog errors (``api.assert.*``), as Kuzzle's request object
+does, so controllers carry no validation code. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from kserver.wire.catalog import KuzzleError, kerror
+
+Protocol = Literal["websocket", "http", "internal"]
+Refresh = Literal["false", "wait_for"]
+JsonObject = dict[str, Any]
+
+_ROOT_KEYS = frozenset({"controller", "action", "jwt", "volatile", "body", "requestId"})
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+class FrameError(Exception):
+    """A frame that could not become a request; ``request_id`` is set when it could be read."""
+
+    def __init__(self, error: KuzzleError, request_id: str | None, frame: JsonObject | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.request_id = request_id
+        self.frame = frame
+
+
+@dataclass(slots=True)
+class Request:
+    controller: str
+    action: str
+    request_id: str
+    protocol: Protocol
+    jwt: str | None = None
+    volatile: JsonObject | None = None
+    body: Any = None
+    args: JsonObject = field(default_factory=dict)
+
+    # ---- identity and envelope fields -------------------------------------------------
+    @property
+    def index(self) -> str | None:
+        value = self.args.get("index")
+        return value if isinstance(value, str) else None
+
+    @property
+    def collection(self) -> str | None:
+        value = self.args.get("collection")
+        return value if isinstance(value, str) else None
+
+    # ---- typed argument getters -------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return self.args.get(name) is not None
+
+    def string(self, name: str) -> str:
+        """A required non-empty string argument."""
+        value = self.args.get(name)
+        if value is None:
+            raise kerror("api.assert.missing_argument", name)
+        if not isinstance(value, str):
+            raise kerror("api.assert.invalid_type", name, "string")
+        if not value:
+            raise kerror("api.assert.empty_argument", name)
+        return value
+
+    def optional_string(self, name: str, default: str | None = None) -> str | None:
+        value = self.args.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise kerror("api.assert.invalid_type", name, "string")
+        return value
+
+    def id(self) -> str:
+        """The ``_id`` argument: required, a non-empty string."""
+        return self.string("_id")
+
+    def optional_id(self) -> str | None:
+        value = self.optional_string("_id")
+        return value or None
+
+    def boolean(self, name: str) -> bool:
+        """A flag: over HTTP present means true whatever its value (Kuzzle's rule); over WS a real bool."""
+        value = self.args.get(name)
+        if value is None:
+            return False
+        if self.protocol == "http" and isinstance(value, str):
+            return True
+        if not isinstance(value, bool):
+            raise kerror("api.assert.invalid_type", name, "boolean")
+        return value
+
+    def integer(self, name: str, default: int) -> int:
+        """An integer argument (numeric strings accepted, as Kuzzle's parseFloat); must be a safe integer."""
+        value = self.args.get(name)
+        if value is None:
+            return default
+        number: float
+        if isinstance(value, bool):
+            raise kerror("api.assert.invalid_type", name, "integer")
+        if isinstance(value, int) or isinstance(value, float):
+            number = value
+        elif isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                raise kerror("api.assert.invalid_type", name, "integer") from None
+        else:
+            raise kerror("api.assert.invalid_type", name, "integer")
+        if not math.isfinite(number) or number != int(number) or abs(number) > _MAX_SAFE_INTEGER:
+            raise kerror("api.assert.invalid_type", name, "integer")
+        return int(number)
+
+    def refresh(self, default: Refresh = "wait_for") -> Refresh:
+        """Kuzzle's rule: absent = default; false/"false"/null = "false"; anything else = "wait_for"."""
+        if "refresh" not in self.args:
+            return default
+        value = self.args["refresh"]
+        if value is None or value is False or value == "false":
+            return "false"
+        return "wait_for"
+
+    def retry_on_conflict(self, default: int = 10) -> int:
+        value = self.integer("retryOnConflict", default)
+        if value < 0:
+            raise kerror("api.assert.invalid_argument", "retryOnConflict", "a positive integer")
+        return value
+
+    def string_list(self, name: str) -> list[str]:
+        """An array of strings; over HTTP also a comma-separated string or a JSON array string."""
+        value = self.args.get(name)
+        if value is None:
+            raise kerror("api.assert.missing_argument", name)
+        if isinstance(value, str):
+            if value.startswith("["):
+                try:
+                    value = orjson.loads(value)
+                except orjson.JSONDecodeError:
+                    raise kerror("api.assert.invalid_type", name, "array") from None
+            else:
+                value = [part for part in value.split(",") if part]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise kerror("api.assert.invalid_type", name, "array of strings")
+        return value
+
+    # ---- body getters -----------------------------------------------------------------
+    def body_object(self) -> JsonObject:
+        """The whole body, required to be an object."""
+        if self.body is None:
+            raise kerror("api.assert.body_required")
+        if not isinstance(self.body, dict):
+            raise kerror("api.assert.invalid_type", "body", "object")
+        return self.body
+
+    def optional_body(self) -> JsonObject:
+        """The body as an object, ``{}`` when absent."""
+        if self.body is None:
+            return {}
+        if not isinstance(self.body, dict):
+            raise kerror("api.assert.invalid_type", "body", "object")
+        return self.body
+
+    def body_field_object(self, name: str, *, required: bool = True) -> JsonObject | None:
+        body = self.optional_body() if not required else self.body_object()
+        value = body.get(name)
+        if value is None:
+            if required:
+                raise kerror("api.assert.missing_argument", f"body.{name}")
+            return None
+        if not isinstance(value, dict):
+            raise kerror("api.assert.invalid_type", f"body.{name}", "object")
+        return value
+
+    def body_field_string(self, name: str) -> str:
+        value = self.body_object().get(name)
+        if value is None:
+            raise kerror("api.assert.missing_argument", f"body.{name}")
+        if not isinstance(value, str):
+            raise kerror("api.assert.invalid_type", f"body.{name}", "string")
+        return value
+
+    def body_field_array(self, name: str, *, required: bool = True) -> list[Any] | None:
+        value = self.optional_body().get(name)
+        if value is None:
+            if required:
+                raise kerror("api.assert.missing_argument", f"body.{name}")
+            return None
+        if not isinstance(value, list):
+            raise kerror("api.assert.invalid_type", f"body.{name}", "array")
+        return value
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def request_from_object(data: Any, protocol: Protocol) -> Request:
+    """Validate a decoded frame (Kuzzle's RequestInput rules); raises FrameError."""
+    if not isinstance(data, dict):
+        raise FrameError(kerror("api.assert.invalid_type", "request", "object"), None)
+    request_id = data.get("requestId")
+    if request_id is None:
+        request_id = new_request_id()
+    elif not isinstance(request_id, str):
+        raise FrameError(kerror("api.assert.invalid_type", "requestId", "string"), None, data)
+    controller = data.get("controller")
+    action = data.get("action")
+    jwt = data.get("jwt")
+    volatile = data.get("volatile")
+    body = data.get("body")
+    error: KuzzleError | None = None
+    if controller is None:
+        error = kerror("api.assert.missing_argument", "controller")
+    elif not isinstance(controller, str):
+        error = kerror("api.assert.invalid_type", "controller", "string")
+    elif not controller:
+        error = kerror("api.assert.missing_argument", "controller")
+    elif action is None or action == "":
+        error = kerror("api.assert.missing_argument", "action")
+    elif not isinstance(action, str):
+        error = kerror("api.assert.invalid_type", "action", "string")
+    elif jwt is not None and not isinstance(jwt, str):
+        error = kerror("api.assert.invalid_type", "jwt", "string")
+    elif volatile is not None and not isinstance(volatile, dict):
+        error = kerror("api.assert.invalid_type", "volatile", "object")
+    elif body is not None and not isinstance(body, dict | list):
+        error = kerror("api.assert.invalid_type", "body", "object")
+    if error is not None:
+        raise FrameError(error, request_id, data)
+    assert isinstance(controller, str)
+    assert isinstance(action, str)
+    args = {key: value for key, value in data.items() if key not in _ROOT_KEYS}
+    return Request(controller, action, request_id, protocol, jwt or None, volatile, body, args)
+
+
+def parse_frame(raw: str | bytes, protocol: Protocol = "websocket") -> Request:
+    """Decode a JSON frame into a Request; raises FrameError with a catalog error."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        error = kerror("network.websocket.unexpected_error", f"Invalid JSON frame: {exc.msg}")
+        raise FrameError(error, None) from None
+    return request_from_object(data, protocol)
