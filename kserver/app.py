@@ -29,6 +29,12 @@ def build_app(settings: Settings) -> KServerASGI:
     for action, handler in ServerController(info).actions().items():
         router.register("server", action, handler)
 
+    # --- auth: tokens, gate, local strategy, auth controller, credentials & API-key actions ---
+    # (filled by the auth work; nothing else in this block)
+
+    # --- security model: roles, profiles, rights, users, security controller user/role/profile actions ---
+    # (filled by the security-model work; nothing else in this block)
+
     async def startup() -> None:
         await engine.open(collection_specs())
 
