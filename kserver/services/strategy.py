@@ -18,7 +18,9 @@ class Strategy(Protocol):
     name: str
     fields: list[str]
 
-    async def prepare(self, kuid: str, payload: dict[str, Any], *, current: dict[str, Any] | None) -> dict[str, Any]:
+    async def prepare(
+        self, kuid: str, payload: dict[str, Any], *, current: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """Validate ``payload`` (create when ``current`` is None, else update) and return the object to store.
 
         Raises catalog errors (e.g. api.assert.missing_argument for a missing field,
