@@ -6,6 +6,8 @@ calls give two independent servers.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from kserver.config import Settings
 from kserver.controllers.server import ServerController
 from kserver.router import Router
@@ -19,6 +21,10 @@ from kserver.wire.http_routes import RouteTable
 from kserver.wire.protocol_data import load_json
 
 
+def identity_keys(settings: Settings) -> list[str]:
+    return [key.strip() for key in settings.identity_keys.split(",") if key.strip()]
+
+
 def build_app(settings: Settings) -> KServerASGI:
     catalog()  # load and check the error catalog before serving anything
     routes = RouteTable.from_data(load_json("routes.json"))
@@ -29,14 +35,19 @@ def build_app(settings: Settings) -> KServerASGI:
     for action, handler in ServerController(info).actions().items():
         router.register("server", action, handler)
 
-    # --- auth: tokens, gate, local strategy, auth controller, credentials & API-key actions ---
-    # (filled by the auth work; nothing else in this block)
+    # Each block below appends what must run once the store is open (bootstrap data, secrets).
+    startup_steps: list[Callable[[], Awaitable[None]]] = []
 
     # --- security model: roles, profiles, rights, users, security controller user/role/profile actions ---
     # (filled by the security-model work; nothing else in this block)
 
+    # --- auth: tokens, gate (router.gate), local strategy, auth controller, credentials & API-key actions ---
+    # (filled by the auth work; nothing else in this block)
+
     async def startup() -> None:
-        await engine.open(collection_specs())
+        await engine.open(collection_specs(identity_keys(settings)))
+        for step in startup_steps:
+            await step()
 
     async def shutdown() -> None:
         await engine.close()

@@ -29,6 +29,19 @@ class Settings:
     node_id: str = ""
     documents_fetch_count: int = 10_000
     documents_write_count: int = 200
+    # security model
+    identity_keys: str = ""
+    restricted_profile_ids: str = "default"
+    # authentication
+    jwt_secret: str = ""
+    token_ttl: str = "1h"
+    token_max_ttl: int = -1
+    argon2_memory_kib: int = 19_456
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+    hash_workers: int = 0
+    login_failures_per_minute: int = 10
+    production: bool = False
 
     def with_(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -50,7 +63,28 @@ _HELP: dict[str, str] = {
     "node_id": "this node's name in envelopes (default: generated knode-<adjective>-<name>-<n>)",
     "documents_fetch_count": "most documents one search may return (Kuzzle's limits.documentsFetchCount)",
     "documents_write_count": "most documents one batch may write (Kuzzle's limits.documentsWriteCount)",
+    "identity_keys": "comma-separated user content fields that identify a user and are unique across users "
+    "(e.g. emails,taxId,employeeId; an array field: every element counts); none by default",
+    "restricted_profile_ids": "comma-separated profiles given by security:createRestrictedUser",
+    "jwt_secret": "secret signing auth tokens (HS256); empty: generated once and kept in the store",
+    "token_ttl": "default auth token lifetime (ms number or '30s', '1h'...)",
+    "token_max_ttl": "longest token lifetime a client may ask for, in ms (-1: no limit)",
+    "argon2_memory_kib": "argon2id memory cost in KiB (OWASP minimum 19456 = 19 MiB)",
+    "argon2_time_cost": "argon2id iterations (OWASP minimum 2 with 19 MiB)",
+    "argon2_parallelism": "argon2id lanes",
+    "hash_workers": "threads hashing passwords off the event loop (0: one per core)",
+    "login_failures_per_minute": "failed logins allowed per username and per client address per minute",
+    "production": "refuse insecure settings (e.g. no configured JWT secret) at start",
 }
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {raw!r}")
 
 
 def _env_name(name: str) -> str:
@@ -68,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     for f in fields(Settings):
         default = getattr(defaults, f.name)
         flag = "--" + f.name.replace("_", "-")
-        kind = type(default)
+        kind: Any = _parse_bool if isinstance(default, bool) else type(default)
         parser.add_argument(
             flag,
             type=kind,
@@ -97,7 +131,7 @@ def load_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str] 
             values[f.name] = default
             continue
         try:
-            values[f.name] = type(default)(raw)
+            values[f.name] = _parse_bool(raw) if isinstance(default, bool) else type(default)(raw)
         except ValueError:
             parser.error(f"{_env_name(f.name)}={raw!r} is not a valid {type(default).__name__}")
     return Settings(**values)
