@@ -6,6 +6,7 @@ with the JSON path where it occurs (``$.result.now``); an empty list means the v
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 TYPE_TOKENS: dict[str, Callable[[object], bool]] = {
@@ -111,3 +112,28 @@ def _match_list(
         return
     for i, (pattern, value) in enumerate(zip(expected, actual, strict=True)):
         _match(pattern, value, f"{where}[{i}]", request_id, out)
+
+
+def vector_request_id(request: object, transport: str) -> str | None:
+    """The requestId ``"$echo:requestId"`` refers to for a vector's ``request``.
+
+    ws: the frame's string ``requestId`` (a ``{"raw": ...}`` frame is parsed first; unparsable
+    or non-object text has none). http: the ``X-Kuzzle-Request-Id`` header, any case.
+    """
+    if not isinstance(request, dict):
+        return None
+    if transport == "http":
+        headers = request.get("headers") or {}
+        for name, value in headers.items():
+            if name.lower() == "x-kuzzle-request-id" and isinstance(value, str):
+                return value
+        return None
+    frame: object = request
+    if set(request) == {"raw"} and isinstance(request["raw"], str):
+        try:
+            frame = json.loads(request["raw"])
+        except ValueError:
+            return None
+    if isinstance(frame, dict) and isinstance(frame.get("requestId"), str):
+        return str(frame["requestId"])
+    return None

@@ -257,3 +257,26 @@ def test_kuzzle_templates_verbatim(flat: dict[str, dict[str, Any]]) -> None:
     assert flat["api.process.action_not_found"]["message"] == 'API action "%s":"%s" not found'
     assert flat["security.user.not_found"]["message"] == 'User "%s" not found.'
     assert flat["api.assert.missing_argument"]["message"] == 'Missing argument "%s".'
+
+
+def _error_patterns(pattern: object) -> list[dict[str, Any]]:
+    """Every object in a vector pattern that names an error id."""
+    if isinstance(pattern, list):
+        return [e for item in pattern for e in _error_patterns(item)]
+    if not isinstance(pattern, dict):
+        return []
+    found = [pattern] if isinstance(pattern.get("id"), str) and "." in pattern["id"] else []
+    return found + [e for value in pattern.values() for e in _error_patterns(value)]
+
+
+def test_vector_errors_match_catalog(flat: dict[str, dict[str, Any]]) -> None:
+    vectors_dir = ERRORS_PATH.parent / "vectors"
+    checked = 0
+    for path in sorted(vectors_dir.glob("*.json")):
+        for vector in json.loads(path.read_text("utf-8"))["vectors"]:
+            for pattern in _error_patterns(vector["expect"]):
+                err = flat[pattern["id"]]
+                assert pattern.get("code", err["full"]) == err["full"], vector["name"]
+                assert pattern.get("status", err["status"]) == err["status"], vector["name"]
+                checked += 1
+    assert checked >= 10

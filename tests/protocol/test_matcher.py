@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from .matcher import match
+from .matcher import ABSENT, ECHO_REQUEST_ID, EXACT, TYPE_TOKENS, match, vector_request_id
 
 RID = "5f0c2b7e-2f1a-4e0b-9a53-0d1b6e6f5c11"
 
@@ -119,3 +122,71 @@ def test_long_values_are_shortened() -> None:
     (problem,) = match("short", "x" * 500, request_id=None)
     assert problem.endswith("...")
     assert len(problem) < 120
+
+
+VECTORS_DIR = Path(__file__).resolve().parents[2] / "protocol" / "vectors"
+VECTOR_FILES = sorted(VECTORS_DIR.glob("*.json"))
+KNOWN_TOKENS = {*TYPE_TOKENS, ABSENT, ECHO_REQUEST_ID}
+
+
+def _tokens(pattern: object) -> list[str]:
+    """Every $-string used as a value or key in ``pattern``."""
+    if isinstance(pattern, str):
+        return [pattern] if pattern.startswith("$") else []
+    if isinstance(pattern, list):
+        return [t for item in pattern for t in _tokens(item)]
+    if isinstance(pattern, dict):
+        keys = [k for k in pattern if isinstance(k, str) and k.startswith("$")]
+        return keys + [t for value in pattern.values() for t in _tokens(value)]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("request_", "transport", "expected"),
+    [
+        ({"controller": "a", "requestId": "r"}, "ws", "r"),
+        ({"controller": "a", "requestId": 5}, "ws", None),
+        ({"controller": "a"}, "ws", None),
+        ({"raw": '{"requestId": "r2"}'}, "ws", "r2"),
+        ({"raw": "{bad"}, "ws", None),
+        ({"raw": '["r"]'}, "ws", None),
+        ({"method": "GET", "path": "/", "headers": {"x-KUZZLE-request-id": "h"}}, "http", "h"),
+        ({"method": "GET", "path": "/", "headers": {}}, "http", None),
+        ({"method": "POST", "path": "/_query", "headers": {}, "body": {"requestId": "b"}}, "http", None),
+    ],
+)
+def test_vector_request_id(request_: object, transport: str, expected: str | None) -> None:
+    assert vector_request_id(request_, transport) == expected
+
+
+def test_vector_files_present() -> None:
+    assert {p.name for p in VECTOR_FILES} >= {"server.json", "frames.json", "http.json"}
+
+
+@pytest.mark.parametrize("path", VECTOR_FILES, ids=[p.name for p in VECTOR_FILES])
+def test_vector_file_well_formed(path: Path) -> None:
+    data = json.loads(path.read_text("utf-8"))
+    assert list(data) == ["vectors"]
+    names = [v["name"] for v in data["vectors"]]
+    assert len(names) == len(set(names)), "vector names repeat"
+    for vector in data["vectors"]:
+        name = vector["name"]
+        assert set(vector) == {"name", "transport", "request", "expect"}, name
+        assert vector["transport"] in {"ws", "http"}, name
+        assert set(vector["expect"]) <= {"status", "headers", "body"}, name
+        assert "body" in vector["expect"], name
+        if vector["transport"] == "http":
+            assert set(vector["request"]) == {"method", "path", "query", "headers", "body"}, name
+            assert vector["request"]["path"].startswith("/"), name
+            assert isinstance(vector["expect"]["status"], int), name
+            assert all(k == k.lower() for k in vector["expect"].get("headers", {})), name
+        else:
+            assert isinstance(vector["request"], dict), name
+            assert "headers" not in vector["expect"], name
+        tokens = _tokens(vector["expect"])
+        assert set(tokens) - {EXACT} <= KNOWN_TOKENS, name
+        if ECHO_REQUEST_ID in tokens:
+            assert vector_request_id(vector["request"], vector["transport"]) is not None, name
+        body = vector["expect"]["body"]
+        if isinstance(body, dict) and isinstance(body.get("status"), int) and "status" in vector["expect"]:
+            assert body["status"] == vector["expect"]["status"], name

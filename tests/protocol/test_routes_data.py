@@ -135,3 +135,65 @@ def test_kserver_additions(routes: list[dict[str, Any]]) -> None:
 def test_realtime_has_no_subscribe_route(routes: list[dict[str, Any]]) -> None:
     realtime = {r["action"] for r in routes if r["controller"] == "realtime"}
     assert realtime == {"list", "publish"}
+
+
+def _route_for(routes: list[dict[str, Any]], method: str, path: str) -> dict[str, Any] | None:
+    """Kuzzle's matching: per segment, a literal beats a placeholder; trailing / ignored."""
+    segments = path.rstrip("/").split("/")[1:] if path != "/" else []
+    candidates = [r for r in routes if r["verb"] == method.lower()]
+    for depth, seg in enumerate(segments):
+        sized = [r for r in candidates if len(r["path"].split("/")[1:]) == len(segments)]
+        literal = [r for r in sized if r["path"].split("/")[1:][depth] == seg]
+        candidates = literal or [r for r in sized if r["path"].split("/")[1:][depth].startswith(":")]
+    if not segments:
+        candidates = [r for r in candidates if r["path"] == "/"]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _http_vectors() -> list[dict[str, Any]]:
+    vectors_dir = ROUTES_PATH.parent / "vectors"
+    out: list[dict[str, Any]] = []
+    for path in sorted(vectors_dir.glob("*.json")):
+        out += [v for v in json.loads(path.read_text("utf-8"))["vectors"] if v["transport"] == "http"]
+    return out
+
+
+TRANSPORT_PATHS = {"/_query", "/_healthcheck", "/_ready"}
+
+
+def test_http_vectors_agree_with_routes(routes: list[dict[str, Any]]) -> None:
+    checked = 0
+    for vector in _http_vectors():
+        method, path = vector["request"]["method"], vector["request"]["path"]
+        body = vector["expect"]["body"]
+        if method == "OPTIONS" or path in TRANSPORT_PATHS or not isinstance(body, dict):
+            continue
+        route = _route_for(routes, method, path)
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("id") == "network.http.url_not_found":
+            assert route is None, vector["name"]
+        else:
+            assert route is not None, vector["name"]
+            assert body.get("controller", route["controller"]) == route["controller"], vector["name"]
+            assert body.get("action", route["action"]) == route["action"], vector["name"]
+        checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/users/_mGet", "mGetUsers"),
+        ("GET", "/users/kuid-1", "getUser"),
+        ("GET", "/users/_me", "getCurrentUser"),
+        ("POST", "/users/_create", "createUser"),
+        ("POST", "/users/u1/_create", "createUser"),
+        ("GET", "/_now/", "now"),
+        ("GET", "/", "info"),
+        ("DELETE", "/_now", None),
+        ("GET", "/users", None),
+    ],
+)
+def test_route_lookup(routes: list[dict[str, Any]], method: str, path: str, expected: str | None) -> None:
+    route = _route_for(routes, method, path)
+    assert (route["action"] if route else None) == expected
