@@ -1,0 +1,159 @@
+"""Group commit: one thread owns the write connection and commits queued operations together.
+
+The thread takes everything queued (up to ``group_max``), runs it in one
+transaction with a SAVEPOINT per operation, so a failing operation is rolled
+back alone and raises only in its caller, commits once, then resolves every
+caller's future on its event loop.
+
+Durability: in WAL mode ``synchronous=FULL`` fsyncs the WAL at each commit,
+while ``NORMAL`` only writes it (the OS holds it: a killed process loses
+nothing, a power cut may lose the last commits) and fsyncs at checkpoints. The
+setting is per connection and read at commit time, so the writer switches it
+before a group: FULL when the group holds any durable operation, else NORMAL.
+One fsync then covers the whole group, which is what makes durable writes fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from kserver.storage.port import StorageError, StorageUnavailable
+
+T = TypeVar("T")
+
+Operation = Callable[[sqlite3.Connection], Any]
+
+
+@dataclass(slots=True)
+class _Job:
+    run: Operation
+    durable: bool
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+    result: Any = None
+    error: BaseException | None = None
+
+
+def _translate(exc: Exception) -> BaseException:
+    if isinstance(exc, sqlite3.Error):
+        error = StorageUnavailable(f"sqlite: {exc}")
+        error.__cause__ = exc
+        return error
+    return exc  # StorageError, or the caller's bad input (TypeError, ValueError)
+
+
+def _deliver(jobs: list[_Job]) -> None:
+    for job in jobs:
+        if job.future.done():  # the caller was cancelled; the write may still have happened
+            continue
+        if job.error is not None:
+            job.future.set_exception(job.error)
+        else:
+            job.future.set_result(job.result)
+
+
+class GroupWriter:
+    """Runs write operations on ``conn`` (which it owns from ``start()``) in group-committed transactions."""
+
+    def __init__(self, conn: sqlite3.Connection, *, group_max: int) -> None:
+        if group_max < 1:
+            raise ValueError("group_max must be at least 1")
+        self._conn = conn
+        self._group_max = group_max
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="kserver-sqlite-writer", daemon=True)
+        self._synchronous = ""
+        self._closing = False
+        self.commits = 0
+        """Transactions committed so far (groups, not operations)."""
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, run: Callable[[sqlite3.Connection], T], *, durable: bool) -> asyncio.Future[T]:
+        """Queue ``run``; the future resolves once its group is committed (and synced if ``durable``)."""
+        if self._closing:
+            raise StorageUnavailable("the sqlite engine is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(run, durable, future, loop))
+        return future
+
+    async def stop(self) -> None:
+        """Commit what is queued, then close the connection; later submits raise StorageUnavailable."""
+        if self._closing:
+            return
+        self._closing = True
+        self._queue.put(None)
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join)
+
+    def _loop(self) -> None:
+        try:
+            running = True
+            while running:
+                first = self._queue.get()
+                if first is None:
+                    break
+                group = [first]
+                while len(group) < self._group_max:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        running = False
+                        break
+                    group.append(job)
+                self._commit_group(group)
+        finally:
+            self._conn.close()
+
+    def _set_synchronous(self, durable: bool) -> None:
+        level = "FULL" if durable else "NORMAL"
+        if level != self._synchronous:
+            self._conn.execute(f"PRAGMA synchronous = {level}")
+            self._synchronous = level
+
+    def _commit_group(self, group: list[_Job]) -> None:
+        conn = self._conn
+        try:
+            self._set_synchronous(any(job.durable for job in group))
+            conn.execute("BEGIN IMMEDIATE")
+            for job in group:
+                self._run_one(job)
+            conn.execute("COMMIT")
+            self.commits += 1
+        except sqlite3.Error as exc:
+            # The transaction as a whole failed: none of the group's writes happened.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for job in group:
+                job.result, job.error = None, _translate(exc)
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        for job in group:
+            by_loop.setdefault(job.loop, []).append(job)
+        for loop, jobs in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for these results
+                loop.call_soon_threadsafe(_deliver, jobs)
+
+    def _run_one(self, job: _Job) -> None:
+        conn = self._conn
+        conn.execute("SAVEPOINT op")
+        try:
+            job.result = job.run(conn)
+        except Exception as exc:
+            if isinstance(exc, sqlite3.Error) and not conn.in_transaction:
+                raise  # SQLite rolled back the whole transaction
+            conn.execute("ROLLBACK TO op")
+            conn.execute("RELEASE op")
+            job.error = exc if isinstance(exc, StorageError) else _translate(exc)
+        else:
+            conn.execute("RELEASE op")
