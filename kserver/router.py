@@ -100,5 +100,5 @@ class Router:
             raise kerror("api.process.controller_not_found", request.controller)
         handler = actions.get(request.action)
         if handler is None:
-            raise kerror("api.process.action_not_found", request.action, request.controller)
+            raise kerror("api.process.action_not_found", request.controller, request.action)
         return handler

@@ -52,7 +52,9 @@ class KClient:
         assert reply["error"] is None, reply["error"]
         return reply["result"]
 
-    async def send_raw(self, data: str | bytes, *, expect_room: str | None = None, timeout: float = 10) -> Any:
+    async def send_raw(
+        self, data: str | bytes, *, expect_room: str | None = None, timeout: float = 10
+    ) -> Any:
         """Send raw data; with ``expect_room``, wait for and return the reply routed to that room."""
         future: asyncio.Future[dict[str, Any]] | None = None
         if expect_room is not None:

@@ -76,7 +76,18 @@ def start_server(
     environment.update(env or {})
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "kserver", "--host", "127.0.0.1", "--port", str(port), "--storage", storage, *args],
+            [
+                sys.executable,
+                "-m",
+                "kserver",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--storage",
+                storage,
+                *args,
+            ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env=environment,

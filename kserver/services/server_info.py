@@ -44,7 +44,9 @@ class ServerInfo:
             entry = api.get(route.controller, {}).get(route.action)
             if entry is None:
                 continue
-            entry.setdefault("http", []).append({"verb": route.verb, "path": route.path, "url": route.path})
+            entry.setdefault("http", []).append(
+                {"verb": route.verb.upper(), "path": route.path, "url": route.path}
+            )
         return api
 
     def server_info(self) -> dict[str, Any]:

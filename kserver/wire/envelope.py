@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,10 +63,14 @@ def envelope(
 def frame_error_envelope(
     error: KuzzleError, node: str, request_id: str | None, frame: Any = None
 ) -> dict[str, Any]:
-    """The reply to a frame that never became a request; echoes what could be read of it."""
+    """The reply to a frame that never became a request; echoes what could be read of it.
+
+    ``room`` is set only when the frame's requestId could be read: the SDK can then
+    settle the pending request instead of hanging (Kuzzle never sets it here).
+    """
     data = frame if isinstance(frame, dict) else {}
     out: dict[str, Any] = {
-        "requestId": request_id,
+        "requestId": request_id if request_id is not None else str(uuid.uuid4()),
         "status": error.status,
         "error": error.to_json(),
         "controller": data.get("controller") if isinstance(data.get("controller"), str) else None,

@@ -105,7 +105,7 @@ class Request:
         number: float
         if isinstance(value, bool):
             raise kerror("api.assert.invalid_type", name, "integer")
-        if isinstance(value, int) or isinstance(value, float):
+        if isinstance(value, int | float):
             number = value
         elif isinstance(value, str):
             try:

@@ -37,7 +37,7 @@ async def test_root_is_server_info(http: httpx.AsyncClient) -> None:
     body = (await http.get("/")).json()
     assert body["action"] == "info"
     routes = body["result"]["serverInfo"]["kuzzle"]["api"]["routes"]
-    assert routes["server"]["now"]["http"] == [{"verb": "get", "path": "/_now", "url": "/_now"}]
+    assert routes["server"]["now"]["http"] == [{"verb": "GET", "path": "/_now", "url": "/_now"}]
 
 
 async def test_request_id_header_is_used(http: httpx.AsyncClient) -> None:
@@ -54,7 +54,9 @@ async def test_request_id_header_is_used(http: httpx.AsyncClient) -> None:
         ("GET", "/users/a/b/c/d/e", "network.http.url_not_found", 404),
     ],
 )
-async def test_unknown_routes(http: httpx.AsyncClient, method: str, path: str, error_id: str, status: int) -> None:
+async def test_unknown_routes(
+    http: httpx.AsyncClient, method: str, path: str, error_id: str, status: int
+) -> None:
     response = await http.request(method, path)
     assert response.status_code == status
     assert response.json()["error"]["id"] == error_id
@@ -104,7 +106,9 @@ async def test_body_errors(http: httpx.AsyncClient) -> None:
     assert bad.json()["error"]["id"] == "network.http.body_parse_failed"
     unsupported = await http.post("/_query", content=b"x", headers={"Content-Type": "application/xml"})
     assert unsupported.json()["error"]["id"] == "network.http.unsupported_content"
-    charset = await http.post("/_query", content=b"{}", headers={"Content-Type": "application/json; charset=latin1"})
+    charset = await http.post(
+        "/_query", content=b"{}", headers={"Content-Type": "application/json; charset=latin1"}
+    )
     assert charset.json()["error"]["id"] == "network.http.unsupported_charset"
     too_big = await http.post("/_query", content=b" " * (1024 * 1024 + 1))
     assert too_big.status_code == 413
@@ -132,7 +136,7 @@ async def test_server_actions_over_http(http: httpx.AsyncClient) -> None:
     assert public_api["server"]["now"] == {
         "controller": "server",
         "action": "now",
-        "http": [{"verb": "get", "path": "/_now", "url": "/_now"}],
+        "http": [{"verb": "GET", "path": "/_now", "url": "/_now"}],
     }
     openapi = await http.get("/_openapi")
     assert openapi.headers["content-type"] == "application/json"

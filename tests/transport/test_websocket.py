@@ -15,7 +15,12 @@ from tests.server_process import ServerProcess, running_server
 async def test_now_envelope(server: ServerProcess) -> None:
     async with kclient(server.ws_url) as client:
         reply = await client.query(
-            {"controller": "server", "action": "now", "requestId": "r-1", "volatile": {"sdkName": "js@7.17.1"}}
+            {
+                "controller": "server",
+                "action": "now",
+                "requestId": "r-1",
+                "volatile": {"sdkName": "js@7.17.1"},
+            }
         )
     assert reply["status"] == 200
     assert reply["error"] is None
@@ -63,10 +68,26 @@ async def test_application_ping(server: ServerProcess) -> None:
         ('{"requestId": "m1", "action": "now"}', "api.assert.missing_argument", "m1"),
         ('{"requestId": "m2", "controller": 3, "action": "now"}', "api.assert.invalid_type", "m2"),
         ('{"requestId": "m3", "controller": "server"}', "api.assert.missing_argument", "m3"),
-        ('{"requestId": "m4", "controller": "server", "action": "now", "volatile": 1}', "api.assert.invalid_type", "m4"),
-        ('{"requestId": "m5", "controller": "server", "action": "now", "body": "x"}', "api.assert.invalid_type", "m5"),
-        ('{"requestId": "m6", "controller": "nope", "action": "now"}', "api.process.controller_not_found", "m6"),
-        ('{"requestId": "m7", "controller": "server", "action": "nope"}', "api.process.action_not_found", "m7"),
+        (
+            '{"requestId": "m4", "controller": "server", "action": "now", "volatile": 1}',
+            "api.assert.invalid_type",
+            "m4",
+        ),
+        (
+            '{"requestId": "m5", "controller": "server", "action": "now", "body": "x"}',
+            "api.assert.invalid_type",
+            "m5",
+        ),
+        (
+            '{"requestId": "m6", "controller": "nope", "action": "now"}',
+            "api.process.controller_not_found",
+            "m6",
+        ),
+        (
+            '{"requestId": "m7", "controller": "server", "action": "nope"}',
+            "api.process.action_not_found",
+            "m7",
+        ),
     ],
 )
 async def test_bad_frames_get_catalogued_errors_and_the_connection_lives(
@@ -89,7 +110,9 @@ async def test_bad_frames_get_catalogued_errors_and_the_connection_lives(
 
 async def test_binary_frames_are_accepted(server: ServerProcess) -> None:
     async with kclient(server.ws_url) as client:
-        reply = await client.send_raw(b'{"controller":"server","action":"now","requestId":"bin"}', expect_room="bin")
+        reply = await client.send_raw(
+            b'{"controller":"server","action":"now","requestId":"bin"}', expect_room="bin"
+        )
     assert reply["status"] == 200
 
 
@@ -122,7 +145,10 @@ async def test_frame_over_hard_limit_closes_with_1009(tmp_path: Path) -> None:
 async def test_many_concurrent_requests_all_answered(server: ServerProcess) -> None:
     async with kclient(server.ws_url) as client:
         replies = await asyncio.gather(
-            *(client.query({"controller": "server", "action": "now", "requestId": f"c{i}"}) for i in range(500))
+            *(
+                client.query({"controller": "server", "action": "now", "requestId": f"c{i}"})
+                for i in range(500)
+            )
         )
     assert sorted(r["requestId"] for r in replies) == sorted(f"c{i}" for i in range(500))
     assert all(r["status"] == 200 for r in replies)
