@@ -9,9 +9,8 @@ own query language; none evaluates it by loading a whole collection.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +79,6 @@ class MatchAll:
     pass
 
 
-Filter = Union[Eq, In, Exists, Range, Ids, Prefix, Regexp, And, Or, Not, MatchAll]
+Filter = Eq | In | Exists | Range | Ids | Prefix | Regexp | And | Or | Not | MatchAll
 
 MATCH_ALL = MatchAll()
