@@ -1,0 +1,227 @@
+"""What only the SQLite engine promises: group commit, crash safety, reopening, a free event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kserver.storage.filters import MATCH_ALL, Eq, Regexp
+from kserver.storage.port import CollectionSpec, DuplicateKey, StorageUnavailable, Stored
+from kserver.storage.sqlite import SqliteEngine
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS = CollectionSpec("users", unique_paths=("name",))
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> str:
+    return str(tmp_path / "nested" / "dir" / "k.db")
+
+
+@pytest.fixture
+async def sqlite(db_path: str) -> AsyncIterator[SqliteEngine]:
+    engine = SqliteEngine(db_path)
+    await engine.open([USERS])
+    yield engine
+    await engine.close()
+
+
+async def test_creates_the_parent_directory(sqlite: SqliteEngine, db_path: str) -> None:
+    await sqlite.create("users", "a", {}, durable=True)
+    assert await asyncio.to_thread(Path(db_path).is_file)
+
+
+async def test_group_commit_groups_concurrent_writes(sqlite: SqliteEngine) -> None:
+    before = sqlite.commits
+    await asyncio.gather(*(sqlite.create("t", f"id{i}", {"i": i}, durable=True) for i in range(256)))
+    commits = sqlite.commits - before
+    assert 1 <= commits < 256 / 4
+    assert await sqlite.count("t", MATCH_ALL) == 256
+
+
+async def test_group_max_bounds_a_group(db_path: str) -> None:
+    engine = SqliteEngine(db_path, group_max=4)
+    await engine.open([])
+    try:
+        before = engine.commits
+        await asyncio.gather(*(engine.create("t", f"id{i}", {}, durable=False) for i in range(64)))
+        assert engine.commits - before >= 64 // 4
+    finally:
+        await engine.close()
+
+
+async def test_a_failing_write_fails_alone_in_its_group(sqlite: SqliteEngine) -> None:
+    await sqlite.create("users", "holder", {"name": "taken"}, durable=False)
+    before = sqlite.commits
+    results = await asyncio.gather(
+        *(
+            sqlite.create("users", f"u{i}", {"name": "taken" if i % 3 == 0 else f"n{i}"}, durable=False)
+            for i in range(30)
+        ),
+        return_exceptions=True,
+    )
+    assert sqlite.commits - before < 30
+    for i, result in enumerate(results):
+        if i % 3 == 0:
+            assert isinstance(result, DuplicateKey)
+            assert await sqlite.get("users", f"u{i}") is None
+        else:
+            assert result == Stored(f"u{i}", {"name": f"n{i}"}, 1)
+            assert await sqlite.get("users", f"u{i}") == result
+
+
+async def test_reopening_keeps_documents_and_unique_values(db_path: str) -> None:
+    first = SqliteEngine(db_path)
+    await first.open([USERS])
+    await first.create("users", "a", {"name": "ann"}, durable=False)
+    await first.update("users", "a", {"x": 1}, durable=False)
+    await first.close()
+
+    second = SqliteEngine(db_path)
+    await second.open([USERS])
+    try:
+        assert await second.get("users", "a") == Stored("a", {"name": "ann", "x": 1}, 2)
+        with pytest.raises(DuplicateKey):
+            await second.create("users", "b", {"name": "ann"}, durable=False)
+    finally:
+        await second.close()
+
+
+async def test_a_new_unique_path_is_backfilled(db_path: str) -> None:
+    engine = SqliteEngine(db_path)
+    await engine.open([CollectionSpec("users")])
+    await engine.create("users", "a", {"name": "ann", "mail": ["a@x", "b@x"]}, durable=False)
+    await engine.create("users", "b", {"name": "bob"}, durable=False)
+    await engine.open([CollectionSpec("users", unique_paths=("mail",))])
+    try:
+        with pytest.raises(DuplicateKey) as caught:
+            await engine.create("users", "c", {"mail": "b@x"}, durable=False)
+        assert caught.value.holder == "a"
+        assert [hit.id for hit in (await engine.search("users", Eq("mail", "a@x"))).hits] == ["a"]
+    finally:
+        await engine.close()
+
+
+async def test_a_unique_path_existing_data_violates_fails_open(db_path: str) -> None:
+    engine = SqliteEngine(db_path)
+    await engine.open([CollectionSpec("users")])
+    await engine.create("users", "a", {"name": "same"}, durable=False)
+    await engine.create("users", "b", {"name": "same"}, durable=False)
+    await engine.close()
+
+    engine = SqliteEngine(db_path)
+    with pytest.raises(DuplicateKey) as caught:
+        await engine.open([USERS])
+    assert (caught.value.path, caught.value.value, caught.value.holder) == ("name", "same", "a")
+    assert "cannot become unique" in "".join(caught.value.__notes__)
+    await engine.open([CollectionSpec("users")])  # nothing half-applied: the old spec still opens
+    try:
+        await engine.create("users", "c", {"name": "same"}, durable=False)
+    finally:
+        await engine.close()
+
+
+async def test_a_dropped_unique_path_is_no_longer_enforced(db_path: str) -> None:
+    engine = SqliteEngine(db_path)
+    await engine.open([USERS])
+    await engine.create("users", "a", {"name": "ann"}, durable=False)
+    await engine.open([CollectionSpec("users")])
+    try:
+        await engine.create("users", "b", {"name": "ann"}, durable=False)
+        assert await engine.count("users", Eq("name", "ann")) == 2
+    finally:
+        await engine.close()
+
+
+async def test_closed_or_unopened_engine_refuses_calls(db_path: str) -> None:
+    engine = SqliteEngine(db_path)
+    assert await engine.ping() is False
+    with pytest.raises(StorageUnavailable):
+        await engine.get("users", "a")
+    await engine.open([])
+    await engine.close()
+    with pytest.raises(StorageUnavailable):
+        await engine.create("users", "a", {}, durable=False)
+    assert await engine.ping() is False
+
+
+async def test_bad_paths_and_patterns_are_value_errors(sqlite: SqliteEngine) -> None:
+    with pytest.raises(ValueError, match="regular expression"):
+        await sqlite.search("users", Regexp("name", "("))
+    with pytest.raises(ValueError, match="path"):
+        await sqlite.count("users", Eq("a..b", 1))
+    with pytest.raises(ValueError, match="negative"):
+        await sqlite.search("users", MATCH_ALL, offset=-1)
+
+
+async def _ticks_during(pending: Awaitable[Any]) -> int:
+    """How many times a ``sleep(0)`` ticker ran while ``pending`` was pending."""
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    start = ticks
+    await pending
+    task.cancel()
+    return ticks - start
+
+
+async def test_the_event_loop_is_never_blocked(sqlite: SqliteEngine) -> None:
+    # Each call below is one long SQLite statement; run on the loop, it would let no tick through.
+    text = "lorem ipsum dolor sit amet " * 40
+    burst = asyncio.gather(
+        *(sqlite.create("t", f"d{i}", {"text": text, "i": i}, durable=True) for i in range(3000))
+    )
+    assert await _ticks_during(burst) > 100
+    search = asyncio.ensure_future(sqlite.search("t", Regexp("text", "(amet ){40}zz")))
+    assert await _ticks_during(search) > 100
+    assert search.result().total == 0
+    delete = asyncio.ensure_future(sqlite.delete_matching("t", Regexp("text", "lorem.*amet $"), durable=True))
+    assert await _ticks_during(delete) > 100
+    assert delete.result() == 3000
+
+
+@pytest.mark.slow
+async def test_a_killed_process_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    path = str(tmp_path / "crash.db")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.storage.sqlite_crash_writer",
+        path,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    acknowledged: list[str] = []
+    async with asyncio.timeout(20):
+        while len(acknowledged) < 3000:
+            line = await proc.stdout.readline()
+            assert line.endswith(b"\n"), "the writer stopped early"
+            acknowledged.append(line.decode().strip())
+        os.kill(proc.pid, signal.SIGKILL)
+        rest = await proc.stdout.read()
+        await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    acknowledged += [line for line in rest.decode().split("\n")[:-1]]  # a cut last line was not acknowledged
+
+    engine = SqliteEngine(path)
+    await engine.open([])
+    try:
+        found = await engine.mget("things", acknowledged)
+        assert [stored.id for stored in found] == acknowledged
+    finally:
+        await engine.close()
