@@ -115,7 +115,9 @@ class HttpEndpoint:
             "volatile": volatile,
             "body": body,
         }
-        return request_from_object(frame, "http")
+        request = request_from_object(frame, "http")
+        request.http_headers = headers
+        return request
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> Any:
         chunks: list[bytes] = []

@@ -43,6 +43,8 @@ class Request:
     volatile: JsonObject | None = None
     body: Any = None
     args: JsonObject = field(default_factory=dict)
+    http_headers: dict[str, str] | None = None
+    """Lower-cased request headers, HTTP only."""
 
     # ---- identity and envelope fields -------------------------------------------------
     @property

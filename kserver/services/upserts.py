@@ -1,0 +1,307 @@
+"""Atomic user upserts, single and batched, keyed by ``_id`` or by identity keys.
+
+Kuzzle's ``upsertUser`` updates, and on "not found" creates the user and then its
+credentials: concurrent upserts race and a crash leaves half a user. Here every
+attempt is **one atomic store write** of the whole user (content, defaults,
+credentials, metadata): the storage port's ``upsert`` (MongoDB: one
+``find_one_and_update(upsert=True)`` with ``$set``/``$setOnInsert``; SQLite: one
+transaction). Identity keys are unique paths enforced by the store, so two
+concurrent upserts of one new e-mail give one user: the loser's write fails
+with ``DuplicateKey``, and its retry finds and updates the winner's user.
+
+A read happens before the write only to spare a password hash when the user
+already exists (credentials apply at creation only); it never decides the outcome:
+the update branch uses an update-only write, and a user deleted meanwhile sends
+the attempt back to the create branch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kserver.services.collections import PROFILES, USERS, identity_path
+from kserver.services.names import human_name
+from kserver.services.strategy import Strategies
+from kserver.services.user_events import UserEvent, UserEvents
+from kserver.storage.filters import Eq, Filter, In, Or
+from kserver.storage.port import DuplicateKey, Engine, StorageConflict, Stored
+from kserver.wire.catalog import KuzzleError, kerror
+
+_RESERVED_IDS = frozenset({"-1", "anonymous"})
+
+
+@dataclass(slots=True)
+class UpsertItem:
+    """One user to upsert; validated by ``validate_item`` before it reaches the service."""
+
+    content: dict[str, Any]
+    id: str | None = None
+    credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
+    default: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    id: str
+    source: dict[str, Any]
+    created: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"_id": self.id, "_source": self.source, "created": self.created}
+
+
+def validate_item(raw: Any, *, id: str | None, where: str = "body") -> UpsertItem:
+    """Check one upsert's shape (Kuzzle's rules); raises api.assert.* errors."""
+    if not isinstance(raw, dict):
+        raise kerror("api.assert.invalid_type", where, "object")
+    content = raw.get("content")
+    if content is None:
+        raise kerror("api.assert.missing_argument", f"{where}.content")
+    if not isinstance(content, dict):
+        raise kerror("api.assert.invalid_type", f"{where}.content", "object")
+    profile_ids = content.get("profileIds")
+    if profile_ids is None:
+        raise kerror("api.assert.missing_argument", f"{where}.content.profileIds")
+    if not isinstance(profile_ids, list) or not all(isinstance(p, str) and p for p in profile_ids):
+        raise kerror("api.assert.invalid_type", f"{where}.content.profileIds", "array of strings")
+    if not profile_ids:
+        raise kerror("api.assert.empty_argument", f"{where}.content.profileIds")
+    default = raw.get("default") or {}
+    if not isinstance(default, dict):
+        raise kerror("api.assert.invalid_type", f"{where}.default", "object")
+    credentials = raw.get("credentials") or {}
+    if not isinstance(credentials, dict) or not all(isinstance(v, dict) for v in credentials.values()):
+        raise kerror("api.assert.invalid_type", f"{where}.credentials", "object of objects")
+    for key in (*content, *default):
+        if not isinstance(key, str) or not key or "." in key or key.startswith("$"):
+            raise kerror(
+                "api.assert.invalid_argument", f"{where}.content", "field names without '.' or a leading '$'"
+            )
+    if id is not None and id in _RESERVED_IDS:
+        raise kerror("api.assert.invalid_id", id)
+    return UpsertItem(
+        content={k: v for k, v in content.items() if k != "_kuzzle_info"},
+        id=id,
+        credentials=credentials,
+        default={k: v for k, v in default.items() if k != "_kuzzle_info"},
+    )
+
+
+class UserUpserts:
+    def __init__(
+        self,
+        engine: Engine,
+        strategies: Callable[[], Strategies],
+        identity_keys: Sequence[str],
+        events: UserEvents,
+        *,
+        batch_concurrency: int = 64,
+    ) -> None:
+        self.engine = engine
+        self._strategies = strategies
+        self.identity_keys = tuple(identity_keys)
+        self.events = events
+        self.batch_concurrency = batch_concurrency
+
+    async def upsert(
+        self,
+        item: UpsertItem,
+        *,
+        author: str,
+        durable: bool,
+        retries: int,
+        volatile: dict[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> UpsertResult:
+        """Insert or partially update one user atomically; retries conflicts up to ``retries`` times.
+
+        Raises security.profile.not_found, security.credentials.unknown_strategy,
+        security.user.ambiguous_identity, security.user.identity_taken,
+        security.credentials.rejected (username taken), api.assert.missing_argument
+        (no _id and no identity key), services.storage.too_many_changes (conflicts
+        outlasted ``retries``).
+        """
+        await self._check_profiles(item.content["profileIds"])
+        strategies = self._strategies()
+        for name in item.credentials:
+            strategies.get(name)
+        if item.id is None and not self._identities(item.content):
+            raise kerror("api.assert.missing_argument", "_id")
+        prepared: dict[str, dict[str, Any]] | None = None
+        now = int(time.time() * 1000)
+        attempt = 0
+        while True:
+            try:
+                kuid = item.id or await self._resolve(item.content)
+                existing = None
+                if kuid is not None and item.credentials:
+                    existing = await self.engine.get(USERS, kuid)
+                if kuid is not None and existing is not None:
+                    stored = await self.engine.update(
+                        USERS, kuid, self._set_paths(item, author, now), durable=durable
+                    )
+                    if stored is None:
+                        raise StorageConflict("user deleted during upsert")
+                    created = False
+                else:
+                    if kuid is None:
+                        kuid = human_name("kuid")
+                    if item.credentials and prepared is None:
+                        prepared = {
+                            name: await strategies.get(name).prepare(kuid, payload, current=None)
+                            for name, payload in item.credentials.items()
+                        }
+                    stored, created = await self.engine.upsert(
+                        USERS,
+                        kuid,
+                        self._set_paths(item, author, now),
+                        self._set_on_insert(item, prepared or {}, author, now),
+                        durable=durable,
+                    )
+            except DuplicateKey as conflict:
+                error = self._duplicate_error(conflict, item)
+                if error is not None:
+                    raise error from None
+                if attempt >= retries:
+                    raise kerror("services.storage.too_many_changes") from None
+            except StorageConflict:
+                if attempt >= retries:
+                    raise kerror("services.storage.too_many_changes") from None
+            else:
+                source = public_source(stored)
+                self.events.emit(UserEvent("upsert", kuid, source, created, author, volatile, request_id))
+                return UpsertResult(kuid, source, created)
+            attempt += 1
+            await asyncio.sleep(0)
+
+    async def upsert_many(
+        self,
+        items: Sequence[UpsertItem | KuzzleError],
+        raw: Sequence[Any],
+        *,
+        author: str,
+        durable: bool,
+        retries: int,
+        volatile: dict[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Upsert each item independently (concurrently, so writes share group commits).
+
+        Returns ``{successes: [{_id, _source, created}], errors: [{index, user, status, id, message}]}``
+        in item order; one bad item never fails the others.
+        """
+        gate = asyncio.Semaphore(self.batch_concurrency)
+        outcomes: list[UpsertResult | KuzzleError] = [kerror("core.fatal.unexpected_error", "not run")] * len(
+            items
+        )
+
+        async def run(index: int, item: UpsertItem | KuzzleError) -> None:
+            if isinstance(item, KuzzleError):
+                outcomes[index] = item
+                return
+            async with gate:
+                try:
+                    outcomes[index] = await self.upsert(
+                        item,
+                        author=author,
+                        durable=durable,
+                        retries=retries,
+                        volatile=volatile,
+                        request_id=request_id,
+                    )
+                except KuzzleError as error:
+                    outcomes[index] = error
+
+        await asyncio.gather(*(run(i, item) for i, item in enumerate(items)))
+        successes: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, UpsertResult):
+                successes.append(outcome.to_json())
+            else:
+                errors.append(
+                    {
+                        "index": index,
+                        "user": _public_item(raw[index]),
+                        "status": outcome.status,
+                        "id": outcome.id,
+                        "message": outcome.message,
+                    }
+                )
+        return {"successes": successes, "errors": errors}
+
+    # ---- building the atomic write ------------------------------------------------------
+    def _set_paths(self, item: UpsertItem, author: str, now: int) -> dict[str, Any]:
+        paths: dict[str, Any] = {f"content.{key}": value for key, value in item.content.items()}
+        paths["content._kuzzle_info.updatedAt"] = now
+        paths["content._kuzzle_info.updater"] = author
+        return paths
+
+    def _set_on_insert(
+        self, item: UpsertItem, prepared: dict[str, dict[str, Any]], author: str, now: int
+    ) -> dict[str, Any]:
+        paths: dict[str, Any] = {
+            f"content.{key}": value for key, value in item.default.items() if key not in item.content
+        }
+        paths["content._kuzzle_info.author"] = author
+        paths["content._kuzzle_info.createdAt"] = now
+        for name, stored in prepared.items():
+            paths[f"credentials.{name}"] = stored
+        return paths
+
+    # ---- identity keys -----------------------------------------------------------------
+    def _identities(self, content: dict[str, Any]) -> list[Filter]:
+        clauses: list[Filter] = []
+        for key in self.identity_keys:
+            value = content.get(key)
+            if value is None:
+                continue
+            if isinstance(value, list):
+                scalars = tuple(v for v in value if isinstance(v, str | int | float | bool))
+                if scalars:
+                    clauses.append(In(identity_path(key), scalars))
+            elif isinstance(value, str | int | float | bool):
+                clauses.append(Eq(identity_path(key), value))
+        return clauses
+
+    async def _resolve(self, content: dict[str, Any]) -> str | None:
+        """The one user holding any of ``content``'s identity values, None if none; raises if several."""
+        clauses = self._identities(content)
+        page = await self.engine.search(USERS, Or(tuple(clauses)), limit=2)
+        ids = sorted({hit.id for hit in page.hits})
+        if len(ids) > 1:
+            keys = [k for k in self.identity_keys if content.get(k) is not None]
+            raise kerror("security.user.ambiguous_identity", ", ".join(keys), ", ".join(ids))
+        return ids[0] if ids else None
+
+    def _duplicate_error(self, conflict: DuplicateKey, item: UpsertItem) -> KuzzleError | None:
+        """The final error for a unique-path clash, or None when it is a race worth retrying."""
+        if conflict.path.startswith("credentials."):
+            return kerror("security.credentials.rejected", "username already taken")
+        if conflict.path.startswith("content.") and item.id is not None:
+            key = conflict.path[len("content.") :]
+            return kerror("security.user.identity_taken", key, str(conflict.value))
+        return None  # a concurrent creation of the same identity: resolve again
+
+    async def _check_profiles(self, profile_ids: list[str]) -> None:
+        found = {doc.id for doc in await self.engine.mget(PROFILES, profile_ids)}
+        for profile_id in profile_ids:
+            if profile_id not in found:
+                raise kerror("security.profile.not_found", profile_id)
+
+
+def public_source(stored: Stored) -> dict[str, Any]:
+    """A user's ``_source``: its content, never its credentials."""
+    content: dict[str, Any] = stored.source.get("content", {})
+    return content
+
+
+def _public_item(raw: Any) -> Any:
+    if isinstance(raw, dict):
+        return {k: v for k, v in raw.items() if k != "credentials"}
+    return raw
+
