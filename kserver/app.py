@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from kserver.config import Settings
+from kserver.controllers.security_upsert import UpsertController
 from kserver.controllers.server import ServerController
 from kserver.router import Router
 from kserver.services.collections import collection_specs
 from kserver.services.names import human_name
 from kserver.services.server_info import ServerInfo
+from kserver.services.strategy import Strategies
+from kserver.services.upserts import UserUpserts
+from kserver.services.user_events import UserEvents
 from kserver.storage import engine_for_url
 from kserver.transport.asgi import KServerASGI
 from kserver.wire.catalog import catalog
@@ -37,12 +41,19 @@ def build_app(settings: Settings) -> KServerASGI:
 
     # Each block below appends what must run once the store is open (bootstrap data, secrets).
     startup_steps: list[Callable[[], Awaitable[None]]] = []
+    user_events = UserEvents()
+    strategies = Strategies([])  # the auth block replaces it with the enabled strategies
 
     # --- security model: roles, profiles, rights, users, security controller user/role/profile actions ---
     # (filled by the security-model work; nothing else in this block)
 
     # --- auth: tokens, gate (router.gate), local strategy, auth controller, credentials & API-key actions ---
     # (filled by the auth work; nothing else in this block)
+
+    # --- atomic upserts: security:upsertUser, security:mUpsertUsers ---
+    upserts = UserUpserts(engine, lambda: strategies, identity_keys(settings), user_events)
+    for action, handler in UpsertController(upserts, batch_max=settings.batch_upsert_max).actions().items():
+        router.register("security", action, handler)
 
     async def startup() -> None:
         await engine.open(collection_specs(identity_keys(settings)))

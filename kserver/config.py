@@ -29,6 +29,7 @@ class Settings:
     node_id: str = ""
     documents_fetch_count: int = 10_000
     documents_write_count: int = 200
+    batch_upsert_max: int = 10_000
     # security model
     identity_keys: str = ""
     restricted_profile_ids: str = "default"
@@ -63,6 +64,7 @@ _HELP: dict[str, str] = {
     "node_id": "this node's name in envelopes (default: generated knode-<adjective>-<name>-<n>)",
     "documents_fetch_count": "most documents one search may return (Kuzzle's limits.documentsFetchCount)",
     "documents_write_count": "most documents one batch may write (Kuzzle's limits.documentsWriteCount)",
+    "batch_upsert_max": "most users one security:mUpsertUsers may carry (bigger batches get a 413 error)",
     "identity_keys": "comma-separated user content fields that identify a user and are unique across users "
     "(e.g. emails,taxId,employeeId; an array field: every element counts); none by default",
     "restricted_profile_ids": "comma-separated profiles given by security:createRestrictedUser",
