@@ -22,7 +22,8 @@ const USAGE = `usage: loadgen.js --url ws://127.0.0.1:7512 [options]
   --connections C     (default 32)     --inflight K  (default 8)
   --warmup S          (default 2)      --duration D  (default 5)
   --threads T         worker threads (default 1)
-  --connect-timeout S (default 10)`;
+  --connect-timeout S (default 10)
+  --progress          write "measure" and "end" lines on stderr when the window opens/closes`;
 
 function fail(message) {
   process.stderr.write(`loadgen: ${message}\n${USAGE}\n`);
@@ -53,6 +54,7 @@ function parseOptions(argv) {
         duration: { type: 'string', default: '5' },
         threads: { type: 'string', default: '1' },
         'connect-timeout': { type: 'string', default: '10' },
+        progress: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -86,6 +88,7 @@ function parseOptions(argv) {
     durationMs: positive('duration', values.duration, false) * 1000,
     threads,
     connectTimeoutMs: positive('connect-timeout', values['connect-timeout'], false) * 1000,
+    progress: values.progress,
   };
 }
 
@@ -174,10 +177,14 @@ function main() {
       const measureAt = startAt + opts.warmupMs;
       const endAt = measureAt + opts.durationMs;
       for (const worker of workers) worker.postMessage({ type: 'go', startAt, measureAt, endAt });
-      setTimeout(() => { cpuStart = process.cpuUsage(); }, measureAt - Date.now());
+      setTimeout(() => {
+        cpuStart = process.cpuUsage();
+        if (opts.progress) process.stderr.write('measure\n');
+      }, measureAt - Date.now());
       setTimeout(() => {
         const used = process.cpuUsage(cpuStart);
         cpuSeconds = (used.user + used.system) / 1e6;
+        if (opts.progress) process.stderr.write('end\n');
       }, endAt - Date.now());
       return Promise.all(done);
     })
