@@ -13,6 +13,7 @@ from kserver.controllers.security_upsert import UpsertController
 from kserver.controllers.server import ServerController
 from kserver.router import Router
 from kserver.services.collections import collection_specs
+from kserver.services.metrics import Metrics
 from kserver.services.names import human_name
 from kserver.services.server_info import ServerInfo
 from kserver.services.strategy import Strategies
@@ -21,6 +22,7 @@ from kserver.services.user_events import UserEvents
 from kserver.storage import engine_for_url
 from kserver.transport.asgi import KServerASGI
 from kserver.wire.catalog import catalog
+from kserver.wire.context import Connection
 from kserver.wire.http_routes import RouteTable
 from kserver.wire.protocol_data import load_json
 
@@ -33,7 +35,8 @@ def build_app(settings: Settings) -> KServerASGI:
     catalog()  # load and check the error catalog before serving anything
     routes = RouteTable.from_data(load_json("routes.json"))
     engine = engine_for_url(settings.storage)
-    router = Router(settings.node_id or human_name("knode"))
+    metrics = Metrics()
+    router = Router(settings.node_id or human_name("knode"), metrics=metrics)
 
     info = ServerInfo(settings, engine, routes, router.actions)
     for action, handler in ServerController(info).actions().items():
@@ -42,6 +45,8 @@ def build_app(settings: Settings) -> KServerASGI:
     # Each block below appends what must run once the store is open (bootstrap data, secrets).
     startup_steps: list[Callable[[], Awaitable[None]]] = []
     user_events = UserEvents()
+    user_events.listen(metrics.on_user_event)
+    disconnect_hooks: list[Callable[[Connection], None]] = []  # run when a WebSocket connection ends
     strategies = Strategies([])  # the auth block replaces it with the enabled strategies
 
     # --- security model: roles, profiles, rights, users, security controller user/role/profile actions ---
@@ -71,4 +76,5 @@ def build_app(settings: Settings) -> KServerASGI:
         idle_timeout=settings.idle_timeout,
         on_startup=startup,
         on_shutdown=shutdown,
+        on_disconnect=disconnect_hooks,
     )

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from kserver.services.metrics import Metrics
 from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.context import Caller, Connection, Context
 from kserver.wire.envelope import Answer, Raw, envelope
@@ -58,9 +59,10 @@ class Outcome:
 
 
 class Router:
-    def __init__(self, node: str, gate: Gate | None = None) -> None:
+    def __init__(self, node: str, gate: Gate | None = None, metrics: Metrics | None = None) -> None:
         self.node = node
         self.gate: Gate = gate or OpenGate()
+        self.metrics = metrics or Metrics()
         self._handlers: dict[str, dict[str, Handler]] = {}
 
     def register(self, controller: str, action: str, handler: Handler) -> None:
@@ -77,17 +79,24 @@ class Router:
 
     async def dispatch(self, request: Request, connection: Connection) -> Outcome:
         """Run ``request`` to completion; never raises (errors become error envelopes)."""
+        metrics = self.metrics
+        metrics.requests += 1
+        metrics.in_flight += 1
         try:
             caller = await self.gate.authenticate(request, connection)
             await self.gate.authorize(request, caller)
             handler = self._find(request)
             result = await handler(request, Context(connection, caller))
         except KuzzleError as error:
+            metrics.failed_requests += 1
             return Outcome(envelope(request, self.node, error=error))
         except Exception:
+            metrics.failed_requests += 1
             log.exception("unexpected error in %s:%s", request.controller, request.action)
             unexpected = kerror("core.fatal.unexpected_error", "internal error")
             return Outcome(envelope(request, self.node, error=unexpected))
+        finally:
+            metrics.in_flight -= 1
         if isinstance(result, Answer):
             return Outcome(envelope(request, self.node, result=result.result), answer=result)
         if isinstance(result, Raw):

@@ -12,6 +12,7 @@ from kserver.router import Router
 from kserver.transport.asgi_types import Receive, Scope, Send
 from kserver.transport.http import HttpEndpoint
 from kserver.transport.websocket import WebSocketSession, serve_websocket
+from kserver.wire.context import Connection
 from kserver.wire.http_routes import RouteTable
 
 log = logging.getLogger("kserver")
@@ -32,6 +33,7 @@ class KServerASGI:
         idle_timeout: float,
         on_startup: Hook | None = None,
         on_shutdown: Hook | None = None,
+        on_disconnect: list[Callable[[Connection], None]] | None = None,
     ) -> None:
         self.router = router
         self.http = HttpEndpoint(router, routes, max_size=max_request_size)
@@ -42,6 +44,8 @@ class KServerASGI:
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
         self._sweeper: asyncio.Task[None] | None = None
+        self.on_disconnect = on_disconnect if on_disconnect is not None else []
+        """Called (synchronously) when a WebSocket connection ends: drop its subscriptions, tokens..."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -56,6 +60,7 @@ class KServerASGI:
                 self.sessions,
                 max_in_flight=self.max_in_flight,
                 max_size=self.max_request_size,
+                on_disconnect=self.on_disconnect,
             )
         elif kind == "lifespan":
             await self._lifespan(receive, send)

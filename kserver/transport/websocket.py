@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kserver.router import Router
@@ -143,6 +144,7 @@ async def serve_websocket(
     *,
     max_in_flight: int,
     max_size: int,
+    on_disconnect: Sequence[Callable[[Connection], None]] = (),
 ) -> None:
     message = await receive()
     if message["type"] != "websocket.connect":
@@ -152,9 +154,16 @@ async def serve_websocket(
     address = client[0] if client else None
     session = WebSocketSession(router, send, address, max_in_flight=max_in_flight, max_size=max_size)
     sessions.add(session)
+    router.metrics.connections["websocket"] += 1
     try:
         await session.run(receive)
     finally:
         session.closed = True
         sessions.discard(session)
+        router.metrics.connections["websocket"] -= 1
+        for hook in on_disconnect:
+            try:
+                hook(session.connection)
+            except Exception:
+                log.exception("disconnect hook failed")
         await session.drain()
