@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sized
 
 import orjson
 
-from kserver.koncorde.conditions import DNF, Equals, Exists, Lit, Nothing, dnf_key
+from kserver.koncorde.conditions import DNF, Equals, Exists, Lit, Match, Nothing, dnf_key
 from kserver.koncorde.errors import KoncordeError
 from kserver.koncorde.tree import And, Leaf, Node, Not, count_conditions
 
@@ -153,7 +153,7 @@ def simplify(conj: Conjunction) -> Conjunction | None:
         if lit in lits and not _settle(lits, lit, {}):
             return None
     for lit in [lit for lit in lits if _is_plain_exists(lit) and not lit.negated]:
-        if any(other.cond.field == lit.cond.field and not other.holds({}) for other in lits if other != lit):
+        if any(_on_field(other, lit.cond.field) and not other.holds({}) for other in lits if other != lit):
             lits.discard(lit)
     return frozenset(lits)
 
@@ -165,8 +165,13 @@ def _is_plain_exists(lit: Lit) -> bool:
 def _settle(lits: set[Lit], pin: Lit, view: dict[str, object]) -> bool:
     """Evaluate the literals on ``pin``'s field against ``view``: drop true ones, False if one is false."""
     field = pin.cond.field
-    for lit in [lit for lit in lits if lit != pin and lit.cond.field == field]:
+    for lit in [lit for lit in lits if lit != pin and _on_field(lit, field)]:
         if not lit.holds(view):
             return False
         lits.discard(lit)
     return True
+
+
+def _on_field(lit: Lit, field: str) -> bool:
+    """Whether ``lit`` reads only ``field`` (``match`` reads the whole document, whatever its field)."""
+    return lit.cond.field == field and not isinstance(lit.cond, Match)
