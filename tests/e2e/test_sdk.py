@@ -1,0 +1,41 @@
+"""The official Kuzzle JS SDK (kuzzle-sdk v7) against a real kserver, over WebSocket and HTTP.
+
+Runs ``tests/sdk/smoke.js`` (``npm ci`` first if its ``node_modules`` is missing); every check it
+makes is printed, and the test fails on any mismatch, rejection or hang.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.server_process import ServerProcess
+
+SDK_DIR = Path(__file__).resolve().parents[1] / "sdk"
+
+
+@pytest.fixture(scope="session")
+def sdk_dir() -> Path:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are needed for the SDK end-to-end tests")
+    if not (SDK_DIR / "node_modules" / "kuzzle-sdk").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=SDK_DIR, check=True, timeout=300)
+    return SDK_DIR
+
+
+def test_sdk_smoke_over_websocket_and_http(server: ServerProcess, sdk_dir: Path) -> None:
+    done = subprocess.run(
+        ["node", "smoke.js", "127.0.0.1", str(server.port)],
+        cwd=sdk_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    report = done.stdout + done.stderr
+    assert done.returncode == 0, report
+    assert "checks passed, 0 failed" in done.stdout, report
+    assert "FAIL" not in done.stdout, report
