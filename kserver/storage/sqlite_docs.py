@@ -3,8 +3,8 @@
 Layout: ``docs(collection, id, version, source JSON text)`` and
 ``uniq(collection, path, value JSON text) → id``, one row per value a unique
 path holds (one per array element). Write functions run inside the writer's
-transaction and savepoint: when one raises, the writer rolls back everything it
-did, so they may raise after writing.
+transaction; one that may write more than one statement calls
+``tx.savepoint()`` first, so that when it raises the writer undoes all it did.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import orjson
 from kserver.storage.port import CollectionSpec, DuplicateKey, SearchPage, Source, StorageConflict, Stored
 from kserver.storage.sqlite_sql import Sql, json_path
 from kserver.storage.sqlite_values import dumps, loads, set_paths, unique_values, unset_paths
+from kserver.storage.sqlite_writer import Tx
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -80,9 +81,10 @@ def _claim(
                     raise DuplicateKey(path, orjson.loads(value), holder)
 
 
-def create(
-    conn: sqlite3.Connection, paths: tuple[str, ...], collection: str, id: str, source: Source
-) -> Stored:
+def create(tx: Tx, paths: tuple[str, ...], collection: str, id: str, source: Source) -> Stored:
+    conn = tx.conn
+    if paths:
+        tx.savepoint()
     cur = conn.execute(
         "INSERT INTO docs (collection, id, version, source) VALUES (?, ?, 1, ?) ON CONFLICT DO NOTHING",
         (collection, id, dumps(source)),
@@ -94,13 +96,16 @@ def create(
 
 
 def _write(
-    conn: sqlite3.Connection,
+    tx: Tx,
     paths: tuple[str, ...],
     collection: str,
     id: str,
     row: tuple[int, str],
     source: Source,
 ) -> Stored:
+    conn = tx.conn
+    if paths:
+        tx.savepoint()
     version = row[0] + 1
     conn.execute(
         "UPDATE docs SET version = ?, source = ? WHERE collection = ? AND id = ?",
@@ -112,22 +117,22 @@ def _write(
 
 
 def replace(
-    conn: sqlite3.Connection,
+    tx: Tx,
     paths: tuple[str, ...],
     collection: str,
     id: str,
     source: Source,
     if_version: int | None,
 ) -> Stored | None:
-    row = _row(conn, collection, id)
+    row = _row(tx.conn, collection, id)
     if row is None:
         return None
     _check_version(row, id, if_version)
-    return _write(conn, paths, collection, id, row, source)
+    return _write(tx, paths, collection, id, row, source)
 
 
 def update(
-    conn: sqlite3.Connection,
+    tx: Tx,
     paths: tuple[str, ...],
     collection: str,
     id: str,
@@ -135,18 +140,18 @@ def update(
     removals: Sequence[str],
     if_version: int | None,
 ) -> Stored | None:
-    row = _row(conn, collection, id)
+    row = _row(tx.conn, collection, id)
     if row is None:
         return None
     _check_version(row, id, if_version)
     source = loads(row[1])
     set_paths(source, changes)
     unset_paths(source, removals)
-    return _write(conn, paths, collection, id, row, source)
+    return _write(tx, paths, collection, id, row, source)
 
 
 def upsert(
-    conn: sqlite3.Connection,
+    tx: Tx,
     paths: tuple[str, ...],
     collection: str,
     id: str,
@@ -154,24 +159,26 @@ def upsert(
     on_insert: Mapping[str, Any],
     if_version: int | None,
 ) -> tuple[Stored, bool]:
-    row = _row(conn, collection, id)
+    row = _row(tx.conn, collection, id)
     if row is None:
         source: Source = {}
         set_paths(source, on_insert)
         set_paths(source, changes)
-        return create(conn, paths, collection, id, source), True
+        return create(tx, paths, collection, id, source), True
     _check_version(row, id, if_version)
     source = loads(row[1])
     set_paths(source, changes)
-    return _write(conn, paths, collection, id, row, source), False
+    return _write(tx, paths, collection, id, row, source), False
 
 
-def delete(conn: sqlite3.Connection, collection: str, id: str, if_version: int | None) -> bool:
+def delete(tx: Tx, collection: str, id: str, if_version: int | None) -> bool:
+    conn = tx.conn
     if if_version is not None:
         row = _row(conn, collection, id)
         if row is None:
             return False
         _check_version(row, id, if_version)
+    tx.savepoint()
     cur = conn.execute("DELETE FROM docs WHERE collection = ? AND id = ?", (collection, id))
     if cur.rowcount == 0:
         return False
@@ -179,7 +186,9 @@ def delete(conn: sqlite3.Connection, collection: str, id: str, if_version: int |
     return True
 
 
-def delete_matching(conn: sqlite3.Connection, collection: str, where: Sql) -> int:
+def delete_matching(tx: Tx, collection: str, where: Sql) -> int:
+    conn = tx.conn
+    tx.savepoint()
     matching = f"SELECT d.id FROM docs AS d WHERE {where.text}"
     conn.execute(f"DELETE FROM uniq WHERE collection = ? AND id IN ({matching})", [collection, *where.params])
     cur = conn.execute(
@@ -188,13 +197,15 @@ def delete_matching(conn: sqlite3.Connection, collection: str, where: Sql) -> in
     return cur.rowcount
 
 
-def apply_specs(conn: sqlite3.Connection, specs: Sequence[CollectionSpec]) -> UniqueMap:
+def apply_specs(tx: Tx, specs: Sequence[CollectionSpec]) -> UniqueMap:
     """Create the schema and make ``uniq`` hold exactly the declared unique paths of these collections.
 
     A newly declared path is backfilled from existing documents; when they
     already violate it, raises DuplicateKey (with a note) and the caller must
     roll back. Returns the unique paths of every collection in the database.
     """
+    conn = tx.conn
+    tx.savepoint()
     for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)  # not executescript(): it would commit the writer's transaction

@@ -42,33 +42,34 @@ def unique_values(source: Source, path: str) -> set[str]:
     return {canonical(item) for item in items if item is not None}
 
 
-def _fresh(value: Any) -> Any:
-    # Copy containers so a later dotted write never mutates the caller's objects.
-    if isinstance(value, dict | list):
-        return orjson.loads(orjson.dumps(value))
-    return value
-
-
 def set_paths(doc: Source, paths: Mapping[str, Any]) -> None:
-    """Set each dotted path in order, replacing any non-object on the way by a new object."""
+    """Set each dotted path in order, replacing any non-object on the way by a new object.
+
+    Objects on the way are copied before they change, so the caller's values
+    (which the document may share) are never mutated.
+    """
     for path, value in paths.items():
         *parents, leaf = path.split(".")
         node = doc
         for key in parents:
             child = node.get(key)
-            if not isinstance(child, dict):
-                child = {}
-                node[key] = child
+            child = dict(child) if isinstance(child, dict) else {}
+            node[key] = child
             node = child
-        node[leaf] = _fresh(value)
+        node[leaf] = value
 
 
 def unset_paths(doc: Source, paths: Sequence[str]) -> None:
-    """Remove each dotted path; a path that does not exist is ignored."""
+    """Remove each dotted path (copying objects on the way, as ``set_paths``); a missing path is ignored."""
     for path in paths:
         *parents, leaf = path.split(".")
-        node: Any = doc
+        node = doc
         for key in parents:
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, dict):
+            child = node.get(key)
+            if not isinstance(child, dict):
+                break
+            child = dict(child)
+            node[key] = child
+            node = child
+        else:
             node.pop(leaf, None)
