@@ -124,7 +124,7 @@ class FilterCompiler:
             case In(path, values):
                 return self._in(path, values)
             case Exists(path):
-                return _any(path, Sql("e.type <> 'null'"))
+                return Sql("coalesce(json_type(d.source, ?) <> 'null', 0)", [json_path(path)])
             case Range(path, gt, gte, lt, lte):
                 ops = (">", ">=", "<", "<=")
                 tests = [
