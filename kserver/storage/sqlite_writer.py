@@ -151,10 +151,11 @@ class GroupWriter:
                 self._run_one(job)
             conn.execute("COMMIT")
             self.commits += 1
-        except sqlite3.Error as exc:
+        except Exception as exc:
             # The transaction as a whole failed: none of the group's writes happened.
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             for job in group:
                 job.result, job.error = None, _translate(exc)
         by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
