@@ -1,0 +1,1 @@
+"""Authentication: tokens, API keys, the ``local`` strategy, login throttling and the router gate."""

@@ -1,0 +1,60 @@
+"""The router's gate: who sent a request (token or API key) and whether they may run it.
+
+A supplied jwt is always verified, even for actions anonymous may run. On a
+WebSocket every finite token used is linked to the connection (TokenExpired).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from kserver.services.auth.expiry import ExpiryWatch
+from kserver.services.auth.tokens import Tokens
+from kserver.services.collections import USERS
+from kserver.storage.port import Engine
+from kserver.wire.catalog import kerror
+from kserver.wire.context import Caller, Connection
+from kserver.wire.request import Request
+
+
+class RightsPort(Protocol):
+    """What the gate and the auth controller need of the security model's rights service."""
+
+    async def check(self, request: Request, caller: Caller) -> None: ...
+
+    async def allowed(
+        self, profile_ids: Sequence[str], controller: str, action: str, args: dict[str, Any]
+    ) -> bool: ...
+
+    async def listing(self, profile_ids: Sequence[str]) -> list[dict[str, Any]]: ...
+
+
+class AuthGate:
+    def __init__(self, engine: Engine, tokens: Tokens, watch: ExpiryWatch, rights: RightsPort | None) -> None:
+        self.engine = engine
+        self.tokens = tokens
+        self.watch = watch
+        self.rights = rights
+
+    async def authenticate(self, request: Request, connection: Connection) -> Caller:
+        """Caller(kuid, content.profileIds, TokenInfo, user content); anonymous without a jwt."""
+        if not request.jwt:
+            return Caller()
+        info = await self.tokens.verify(request.jwt)
+        user = await self.engine.get(USERS, info.kuid)
+        if user is None:  # deleted user whose tokens were not purged yet
+            raise kerror("security.token.invalid")
+        content = user.source.get("content")
+        content = content if isinstance(content, dict) else {}
+        profile_ids = content.get("profileIds")
+        profiles = (
+            tuple(p for p in profile_ids if isinstance(p, str)) if isinstance(profile_ids, list) else ()
+        )
+        if connection.push is not None:
+            self.watch.link(info, connection)
+        return Caller(info.kuid, profiles, info, content)
+
+    async def authorize(self, request: Request, caller: Caller) -> None:
+        if self.rights is not None:
+            await self.rights.check(request, caller)
