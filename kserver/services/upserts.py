@@ -304,4 +304,3 @@ def _public_item(raw: Any) -> Any:
     if isinstance(raw, dict):
         return {k: v for k, v in raw.items() if k != "credentials"}
     return raw
-
