@@ -33,7 +33,7 @@ SERVER_ARGS = (
     "--hash-workers",
     "2",
 )
-LEAKS = ('"hash"', "$argon2", "$2b$", "userPassword", "userSalt", "$passport-local$")
+LEAKS = ('"hash":', "$argon2", "$2b$", "userPassword", "userSalt", "$passport-local$")
 
 
 @dataclass(frozen=True)

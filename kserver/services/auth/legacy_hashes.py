@@ -49,7 +49,7 @@ def passport_hash(fields: dict[str, Any]) -> str:
     encryption = fields.get("encryption") or "hmac"
     digest = fields.get("digest") or "hex"
     if not isinstance(password, str) or not password or not isinstance(salt, str):
-        raise _rejected("imported passport-local credentials need userPassword and userSalt strings")
+        raise _rejected("imported passport-local credentials need a password digest and a salt (strings)")
     if algorithm is None:
         raise _rejected("unknown imported hash algorithm")
     if encryption not in ("hmac", "hash") or digest not in _DIGESTS:
