@@ -26,6 +26,7 @@ class Settings:
     ws_hard_max_size: int = 16 * _MIB
     max_in_flight: int = 64
     idle_timeout: float = 60.0
+    shutdown_grace: float = 10.0
     node_id: str = ""
     documents_fetch_count: int = 10_000
     documents_write_count: int = 200
@@ -61,6 +62,7 @@ _HELP: dict[str, str] = {
     "max_in_flight": "requests of one WebSocket connection handled at once; beyond it the server stops "
     "reading that connection until one finishes (backpressure)",
     "idle_timeout": "seconds without a frame from a WebSocket client before it is disconnected",
+    "shutdown_grace": "seconds a SIGTERM leaves in-flight requests to finish before connections close",
     "node_id": "this node's name in envelopes (default: generated knode-<adjective>-<name>-<n>)",
     "documents_fetch_count": "most documents one search may return (Kuzzle's limits.documentsFetchCount)",
     "documents_write_count": "most documents one batch may write (Kuzzle's limits.documentsWriteCount)",

@@ -90,6 +90,18 @@ class KServerASGI:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    async def close_gracefully(self, grace: float) -> None:
+        """Refuse new requests (api.process.shutting_down), let running ones answer, then close (1001)."""
+        sessions = list(self.sessions)
+        for session in sessions:
+            session.shutting_down = True
+        drains = asyncio.gather(*(s.drain() for s in sessions), return_exceptions=True)
+        try:
+            await asyncio.wait_for(drains, grace)
+        except TimeoutError:
+            log.warning("grace period over: closing websockets with requests still running")
+        await asyncio.gather(*(s.close(1001) for s in sessions), return_exceptions=True)
+
     async def _sweep_idle(self) -> None:
         """Disconnect WebSocket clients silent for longer than ``idle_timeout`` (checked each second)."""
         while True:

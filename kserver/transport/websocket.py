@@ -40,6 +40,7 @@ class WebSocketSession:
         self.connection = Connection("websocket", address, push=self.push)
         self.last_seen = time.monotonic()
         self.closed = False
+        self.shutting_down = False
         self._in_flight = 0
         self._slot_free = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -81,6 +82,9 @@ class WebSocketSession:
                 self._queue_text(PONG)
                 return
             self._reply_frame_error(exc.error, exc.request_id, frame)
+            return
+        if self.shutting_down:
+            self._reply_frame_error(kerror("api.process.shutting_down"), request.request_id)
             return
         self._in_flight += 1
         task = asyncio.ensure_future(self._handle(request))
