@@ -12,7 +12,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TypedDict
 
-GOAL_RATIO = 0.80
 BASELINE = "echo"
 GOAL_TARGET = "kserver"
 
@@ -102,10 +101,13 @@ def summarize(runs: list[Run]) -> list[Summary]:
     return rows
 
 
-def ratios(runs: list[Run], rows: list[Summary], baseline_scenario: str) -> list[Ratio]:
+def ratios(
+    runs: list[Run], rows: list[Summary], baseline_scenario: str, goals: dict[str, float]
+) -> list[Ratio]:
     """Every non-baseline row against the echo baseline: ratio of medians, per round, and per CPU.
 
-    The goal applies to kserver rows only; other targets (picows) are shown for reference.
+    ``goals`` maps a scenario to its minimum ratio, for kserver rows only; other targets (picows)
+    and scenarios without a goal are shown for reference.
     """
     base = next((s for s in rows if s["target"] == BASELINE and s["scenario"] == baseline_scenario), None)
     if base is None or not base["frames_per_s"]:
@@ -128,7 +130,7 @@ def ratios(runs: list[Run], rows: list[Summary], baseline_scenario: str) -> list
         ]
         ratio = round(row["frames_per_s"] / base["frames_per_s"], 3)
         row_cpu, base_cpu = row["frames_per_server_cpu_s"], base["frames_per_server_cpu_s"]
-        goal = GOAL_RATIO if row["target"] == GOAL_TARGET else None
+        goal = goals.get(row["scenario"]) if row["target"] == GOAL_TARGET else None
         out.append(
             Ratio(
                 scenario=row["scenario"],
