@@ -10,8 +10,12 @@ from collections.abc import Awaitable, Callable
 
 from kserver.config import Settings
 from kserver.controllers.security_upsert import UpsertController
+from kserver.controllers.auth import AuthController
+from kserver.controllers.security_credentials import SecurityCredentialsController
 from kserver.controllers.server import ServerController
 from kserver.router import Router
+from kserver.services.auth.bundle import AuthServices
+from kserver.services.auth.gate import RightsPort
 from kserver.services.collections import collection_specs
 from kserver.services.metrics import Metrics
 from kserver.services.names import human_name
@@ -50,15 +54,97 @@ def build_app(settings: Settings) -> KServerASGI:
     strategies = Strategies([])  # the auth block replaces it with the enabled strategies
 
     # --- security model: roles, profiles, rights, users, security controller user/role/profile actions ---
-    # (filled by the security-model work; nothing else in this block)
+    from kserver.controllers.security import SecurityController, SecurityServices
+    from kserver.services.security.bootstrap import SecurityBootstrap
+    from kserver.services.security.mappings import Mappings
+    from kserver.services.security.native import known_actions
+    from kserver.services.security.paging import Pager
+    from kserver.services.security.profiles import Profiles
+    from kserver.services.security.rights import AnonymousGate, Rights
+    from kserver.services.security.roles import Roles
+    from kserver.services.security.scrolls import Scrolls
+    from kserver.services.security.users import Users
+
+    roles = Roles(engine, lambda: known_actions(router.actions()))
+    profiles = Profiles(engine, roles)
+    users = Users(engine, profiles, lambda: strategies, user_events)  # users.on_user_deleted: auth hooks
+    rights = Rights(roles, profiles)  # the auth gate's authorize() calls rights.check(request, caller)
+    security_bootstrap = SecurityBootstrap(engine, roles, profiles, users)
+    security = SecurityController(
+        SecurityServices(
+            users=users,
+            roles=roles,
+            profiles=profiles,
+            rights=rights,
+            bootstrap=security_bootstrap,
+            pager=Pager(engine, Scrolls(), fetch_limit=settings.documents_fetch_count),
+            mappings=Mappings(engine),
+            restricted_profile_ids=tuple(p.strip() for p in settings.restricted_profile_ids.split(",") if p.strip()),
+            write_limit=settings.documents_write_count,
+        )
+    )
+    for action, handler in security.actions().items():
+        router.register("security", action, handler)
+    for action, handler in security.admin_actions().items():
+        router.register("admin", action, handler)
+    startup_steps.append(security_bootstrap.ensure_defaults)
+    # Every caller is anonymous until the auth block replaces this gate with its own
+    # (token authentication, then rights.check).
+    router.gate = AnonymousGate(rights)
 
     # --- auth: tokens, gate (router.gate), local strategy, auth controller, credentials & API-key actions ---
-    # (filled by the auth work; nothing else in this block)
+    auth = AuthServices.build(settings, engine, router.node)
+    auth_rights: RightsPort = rights
+    router.gate = auth.gate(auth_rights)
+    strategies = auth.strategies
+    disconnect_hooks.append(auth.watch.unlink)
+    user_events.listen(auth.on_user_event)
+    auth_controller = AuthController(
+        engine=engine,
+        tokens=auth.tokens,
+        login=auth.login,
+        credentials=auth.credentials,
+        api_keys=auth.api_keys,
+        strategies=auth.strategies,
+        watch=auth.watch,
+        rights=auth_rights,
+        update_self=users.update_self,
+    )
+    for action, handler in auth_controller.actions().items():
+        router.register("auth", action, handler)
+    credentials_controller = SecurityCredentialsController(
+        engine=engine,
+        tokens=auth.tokens,
+        credentials=auth.credentials,
+        api_keys=auth.api_keys,
+        strategies=auth.strategies,
+    )
+    for action, handler in credentials_controller.actions().items():
+        router.register("security", action, handler)
+    startup_steps.append(auth.start)
 
     # --- atomic upserts: security:upsertUser, security:mUpsertUsers ---
     upserts = UserUpserts(engine, lambda: strategies, identity_keys(settings), user_events)
     for action, handler in UpsertController(upserts, batch_max=settings.batch_upsert_max).actions().items():
         router.register("security", action, handler)
+
+    # --- realtime: rooms, realtime controller, live user events on %kserver/users, server:metrics, Redis relay ---
+    from kserver.controllers.realtime import MetricsController, RealtimeController
+    from kserver.services.realtime import Hotel, RedisRelay, UserFeed
+
+    hotel = Hotel(router.node)
+    # rights are checked through the gate at call time, so the auth block's gate applies
+    realtime = RealtimeController(hotel, lambda request, caller: router.gate.authorize(request, caller))
+    for action, handler in realtime.actions().items():
+        router.register("realtime", action, handler)
+    for action, handler in MetricsController(metrics, hotel).actions().items():
+        router.register("server", action, handler)
+    user_events.listen(UserFeed(hotel.notify, router.node).on_user_event)
+    disconnect_hooks.append(hotel.drop_connection)
+    auth.watch.on_expired.append(hotel.drop_connection)  # TokenExpired ends the subscriptions
+    relay = RedisRelay(settings.redis_url, hotel) if settings.redis_url else None
+    if relay is not None:
+        startup_steps.append(relay.start)  # lead: `await relay.close()` in shutdown() when relay is set
 
     async def startup() -> None:
         await engine.open(collection_specs(identity_keys(settings)))
