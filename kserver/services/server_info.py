@@ -154,6 +154,25 @@ class ServerInfo:
         return Raw("application/json", orjson.dumps(document), document)
 
 
+def _cpus() -> list[dict[str, Any]]:
+    """One entry per CPU, like Node's ``os.cpus()`` (which Kuzzle reports): model and MHz."""
+    models: list[tuple[str, int]] = []
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            model = "unknown"
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "cpu MHz":
+                    models.append((model, int(float(value.strip() or 0))))
+    except OSError:
+        pass
+    if not models:
+        models = [("unknown", 0)] * (os.cpu_count() or 1)
+    return [{"model": model, "speed": speed} for model, speed in models]
+
+
 def _rss_bytes() -> int:
     try:
         with open("/proc/self/statm", "rb") as statm:

@@ -178,6 +178,7 @@ class HttpEndpoint:
             "controller": None,
             "action": None,
             "volatile": None,
+            "headers": {},
             "result": result,
             "node": self.router.node,
         }

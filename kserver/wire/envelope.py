@@ -49,6 +49,7 @@ def envelope(
         "controller": request.controller,
         "action": request.action,
         "volatile": request.volatile,
+        "headers": {},
         "result": result,
         "node": node,
     }
@@ -76,6 +77,7 @@ def frame_error_envelope(
         "controller": data.get("controller") if isinstance(data.get("controller"), str) else None,
         "action": data.get("action") if isinstance(data.get("action"), str) else None,
         "volatile": data.get("volatile") if isinstance(data.get("volatile"), dict) else None,
+        "headers": {},
         "result": None,
         "node": node,
     }
