@@ -65,8 +65,11 @@ async def seed(storage: str, users: list[SeedUser]) -> None:
         await engine.close()
 
 
-def seeded_server(tmp: Path, users: list[SeedUser], *extra_args: str) -> ServerProcess:
-    storage = f"sqlite:///{tmp / 'kserver.db'}"
+def seeded_server(
+    tmp: Path, users: list[SeedUser], *extra_args: str, storage: str | None = None
+) -> ServerProcess:
+    """Seed ``users`` into ``storage`` (default: a new SQLite file in ``tmp``) and start a server on it."""
+    storage = storage or f"sqlite:///{tmp / 'kserver.db'}"
     asyncio.run(seed(storage, users))
     return start_server(tmp, storage=storage, args=(*SERVER_ARGS, *extra_args))
 

@@ -6,14 +6,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import storage_url
 from tests.security.auth_world import Recorder, SeedUser, http, recorder_fixture, seeded_server, ws
 from tests.server_process import ServerProcess
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    request: pytest.FixtureRequest, engine_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     users = [SeedUser("gina-id", "gina", "gina-pw"), SeedUser("hank-id", "hank", "hank-pw")]
-    handle = seeded_server(tmp_path_factory.mktemp("auth-api-keys"), users)
+    directory = tmp_path_factory.mktemp("auth-api-keys")
+    handle = seeded_server(directory, users, storage=storage_url(request, engine_name, directory))
     yield handle
     handle.stop()
 

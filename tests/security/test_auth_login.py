@@ -11,6 +11,7 @@ import jwt as pyjwt
 import orjson
 import pytest
 
+from tests.conftest import storage_url
 from tests.security.auth_world import SECRET, Recorder, SeedUser, http, recorder_fixture, seeded_server, ws
 from tests.server_process import ServerProcess
 
@@ -18,14 +19,17 @@ ODD_KUID = "kuid>?~\x7f>>??~~é"  # bytes that base64url-encode to "-"/"_" unles
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    request: pytest.FixtureRequest, engine_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     users = [
         SeedUser("alice-id", "alice", "alice-pw", content={"name": "Alice"}),
         SeedUser("bob-id", "bob", "bob-pw"),
         SeedUser(ODD_KUID, "odd", "odd-pw"),
         SeedUser("nocreds-id"),
     ]
-    handle = seeded_server(tmp_path_factory.mktemp("auth-login"), users)
+    directory = tmp_path_factory.mktemp("auth-login")
+    handle = seeded_server(directory, users, storage=storage_url(request, engine_name, directory))
     yield handle
     handle.stop()
 

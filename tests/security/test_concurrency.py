@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.kclient import kclient
 from tests.security.calls import new_user, ok
 from tests.server_process import ServerProcess
 
 
+@pytest.mark.ferretdb_gap("findAndModify reads then writes (FerretDB#3040): concurrent updates are lost")
 async def test_concurrent_updates_of_different_fields_are_all_kept(secserver: ServerProcess) -> None:
     async with kclient(secserver.ws_url) as setup:
         kuid = await new_user(setup, base=True)

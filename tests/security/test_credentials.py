@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import sqlite3
 from collections.abc import Iterator
 
 import argon2
 import bcrypt
 import pytest
 
+from kserver.storage import engine_for_url
+from tests.conftest import storage_url
 from tests.security.auth_world import Recorder, SeedUser, http, recorder_fixture, seeded_server, ws
 from tests.server_process import ServerProcess
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    request: pytest.FixtureRequest, engine_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     users = [SeedUser("carol-id", "carol", "carol-pw"), SeedUser("admin-id", "root", "root-pw")]
     users += [SeedUser(f"bare-{n}") for n in range(8)]
-    handle = seeded_server(tmp_path_factory.mktemp("auth-credentials"), users)
+    directory = tmp_path_factory.mktemp("auth-credentials")
+    handle = seeded_server(directory, users, storage=storage_url(request, engine_name, directory))
     yield handle
     handle.stop()
 
@@ -30,16 +34,16 @@ def recorder() -> Iterator[Recorder]:
     yield from recorder_fixture()
 
 
-def stored_hash(server: ServerProcess, kuid: str) -> str:
-    """Read the stored hash straight from the server's SQLite file (read-only)."""
-    path = server.storage[len("sqlite:///") :]
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        query = (
-            "SELECT json_extract(source, '$.credentials.local.hash') FROM docs WHERE collection=? AND id=?"
-        )
-        row = db.execute(query, ("users", kuid)).fetchone()
-    assert row is not None
-    value: str = row[0]
+async def stored_hash(server: ServerProcess, kuid: str) -> str:
+    """Read the stored hash straight from the server's store (a second engine on the same store)."""
+    engine = engine_for_url(server.storage)
+    await engine.open([])
+    try:
+        stored = await engine.get("users", kuid)
+    finally:
+        await engine.close()
+    assert stored is not None
+    value: str = stored.source["credentials"]["local"]["hash"]
     return value
 
 
@@ -284,18 +288,18 @@ async def test_imported_hashes_log_in_and_are_upgraded(
             "security", "createCredentials", jwt=root, strategy="local", _id=kuid, body=body
         )
         assert created == {"username": username, "kuid": kuid}
-        before = stored_hash(server, kuid)
+        before = await stored_hash(server, kuid)
         assert not before.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
         wrong = await client.error(
             "auth", "login", strategy="local", body={"username": username, "password": "nope"}
         )
         assert wrong["id"] == "plugin.strategy.missing_user"
-        assert stored_hash(server, kuid) == before  # a failed login upgrades nothing
+        assert await stored_hash(server, kuid) == before  # a failed login upgrades nothing
         assert (await client.login(username, "imp-pw"))["_id"] == kuid
-        after = stored_hash(server, kuid)
+        after = await stored_hash(server, kuid)
         assert after.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
         assert (await client.login(username, "imp-pw"))["_id"] == kuid
-        assert stored_hash(server, kuid) == after  # current parameters: no re-hash
+        assert await stored_hash(server, kuid) == after  # current parameters: no re-hash
 
 
 async def test_bad_imports_are_rejected(server: ServerProcess, recorder: Recorder) -> None:

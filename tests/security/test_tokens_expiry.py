@@ -8,14 +8,24 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.conftest import storage_url
 from tests.security.auth_world import Recorder, SeedUser, recorder_fixture, seeded_server, ws
 from tests.server_process import ServerProcess
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    request: pytest.FixtureRequest, engine_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     users = [SeedUser(f"{name}-id", name, f"{name}-pw") for name in ("frank", "tina", "uma")]
-    handle = seeded_server(tmp_path_factory.mktemp("auth-expiry"), users, "--login-failures-per-minute", "3")
+    directory = tmp_path_factory.mktemp("auth-expiry")
+    handle = seeded_server(
+        directory,
+        users,
+        "--login-failures-per-minute",
+        "3",
+        storage=storage_url(request, engine_name, directory),
+    )
     yield handle
     handle.stop()
 
