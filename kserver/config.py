@@ -44,6 +44,8 @@ class Settings:
     hash_workers: int = 0
     login_failures_per_minute: int = 10
     production: bool = False
+    # realtime
+    redis_url: str = ""
 
     def with_(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -79,6 +81,8 @@ _HELP: dict[str, str] = {
     "hash_workers": "threads hashing passwords off the event loop (0: one per core)",
     "login_failures_per_minute": "failed logins allowed per username and per client address per minute",
     "production": "refuse insecure settings (e.g. no configured JWT secret) at start",
+    "redis_url": "Redis URL (redis://host:port/0) relaying realtime notifications between kserver nodes; "
+    "empty: this node only",
 }
 
 
