@@ -146,6 +146,7 @@ async function run(tag, protocol, ws) {
   kuzzle.on('networkError', (err) => console.error(`${tag} networkError: ${err.message}`));
   await kuzzle.connect();
   check(`${tag} connect() to ${host}:${port}`, () => assert.equal(kuzzle.connected, true));
+  check(`${tag} sdkName is js@7.x (a v7 SDK)`, () => assert.match(kuzzle.sdkName, /^js@7\./));
   if (!ws) {
     // connect() built its routes from GET /_publicApi; the shortest (or GET) URL per action
     check(`${tag} routes built from GET /_publicApi`, () => {
@@ -168,7 +169,8 @@ async function run(tag, protocol, ws) {
   checkEnvelope(tag, response, {
     ws,
     requestId,
-    volatile: { smoke: tag, nested: { n: 1 }, sdkInstanceId: protocol.id, sdkName: `js@${sdkVersion}` },
+    // the SDK's own name (its build may say e.g. js@7.17.1-beta.1, not the package.json version)
+    volatile: { smoke: tag, nested: { n: 1 }, sdkInstanceId: protocol.id, sdkName: kuzzle.sdkName },
   });
   kuzzle.disconnect();
 }
