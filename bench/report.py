@@ -35,6 +35,7 @@ class Run(TypedDict):
     scenario: str
     result: LoadgenResult
     server_cpu: float | None
+    others_cpu: float | None  # the rest of the machine on the server's core (pinned runs only)
 
 
 class Summary(TypedDict):
@@ -50,6 +51,7 @@ class Summary(TypedDict):
     server_cpu: float | None
     frames_per_server_cpu_s: float | None
     client_cpu: float
+    others_cpu: float | None
     disturbed_rounds: int
 
 
@@ -106,6 +108,7 @@ def summarize(runs: list[Run]) -> list[Summary]:
                 server_cpu=_median([r["server_cpu"] for r in group]),
                 frames_per_server_cpu_s=_median([per_cpu(r) for r in group]),
                 client_cpu=_median([r["result"]["client_cpu"] for r in group]) or 0.0,
+                others_cpu=_median([r.get("others_cpu") for r in group]),
                 disturbed_rounds=sum(disturbed(r) for r in group),
             )
         )
@@ -169,7 +172,7 @@ def _cell(value: float | None, digits: int = 2) -> str:
 def table(rows: list[Summary], ratio_rows: list[Ratio], baseline_scenario: str) -> str:
     header = (
         f"{'target':<9} {'scenario':<10} {'frames/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} "
-        f"{'errors':>6} {'srv cpu':>7} {'frames/cpu-s':>12} {'cli cpu':>7} {'disturbed':>9}"
+        f"{'errors':>6} {'srv cpu':>7} {'frames/cpu-s':>12} {'cli cpu':>7} {'others':>6} {'disturbed':>9}"
     )
     lines = [header, "-" * len(header)]
     for s in rows:
@@ -177,7 +180,8 @@ def table(rows: list[Summary], ratio_rows: list[Ratio], baseline_scenario: str) 
             f"{s['target']:<9} {s['scenario']:<10} {s['frames_per_s']:>9.0f} {_cell(s['p50_ms']):>7} "
             f"{_cell(s['p99_ms']):>7} {_cell(s['p999_ms']):>8} {s['errors']:>6} "
             f"{_cell(s['server_cpu']):>7} {_cell(s['frames_per_server_cpu_s'], 0):>12} "
-            f"{_cell(s['client_cpu']):>7} {s['disturbed_rounds']:>5}/{s['runs']:<3}"
+            f"{_cell(s['client_cpu']):>7} {_cell(s['others_cpu']):>6} "
+            f"{s['disturbed_rounds']:>5}/{s['runs']:<3}"
         )
     lines.append("")
     for r in ratio_rows:
