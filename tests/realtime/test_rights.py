@@ -96,3 +96,26 @@ async def test_reading_user_events_needs_search_users(locked_server: ServerProce
         )
         got = await notification(admin)
         assert (got["result"]["_id"], got["action"]) == ("newcomer", "create")
+
+
+async def test_token_expiry_ends_the_connection_s_subscriptions(locked_server: ServerProcess) -> None:
+    url = locked_server.ws_url
+    async with kclient(url) as short, kclient(url) as watcher:
+        credentials = {"local": {"username": "boss", "password": "Boss-pass-1234"}}
+        await short.call(
+            "security", "createFirstAdmin", _id="boss", body={"content": {}, "credentials": credentials}
+        )
+        result = await short.call(
+            "auth",
+            "login",
+            strategy="local",
+            expiresIn="1s",
+            body={"username": "boss", "password": "Boss-pass-1234"},
+        )
+        short.jwt = result["jwt"]
+        room_id, _ = await subscribe(short, "app", "expiring", {})
+        await subscribe(watcher, "app", "expiring", {}, users="out")
+        assert (await notification(short, timeout=5))["type"] == "TokenExpired"
+        left = await notification(watcher)
+        assert (left["type"], left["user"], left["result"]) == ("user", "out", {"count": 1})
+        assert await watcher.call("realtime", "count", body={"roomId": room_id}) == {"count": 1}
