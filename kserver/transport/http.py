@@ -15,6 +15,7 @@ import orjson
 
 from kserver.router import Outcome, Router
 from kserver.transport.asgi_types import Receive, Scope, Send
+from kserver.transport.dashboard import is_dashboard, serve_dashboard
 from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.context import Connection
 from kserver.wire.envelope import dumps, frame_error_envelope
@@ -50,6 +51,9 @@ class HttpEndpoint:
                 return
             if path in ("/_healthcheck", "/_ready"):
                 await self._reply(send, headers, 200, self._bare(request_id, 200, None, None))
+                return
+            if is_dashboard(path):  # static dashboard files (kserver/transport/dashboard.py)
+                await serve_dashboard(path, method, send)
                 return
             if method == "HEAD" and path in ("/", ""):
                 await self._reply(send, headers, 200, None)
