@@ -14,7 +14,7 @@ from typing import Any
 from kserver.services.security.profiles import Profiles
 from kserver.services.security.roles import Roles, role_allows
 from kserver.wire.catalog import kerror
-from kserver.wire.context import Caller, Connection
+from kserver.wire.context import Caller
 from kserver.wire.request import Request
 
 
@@ -127,19 +127,3 @@ def _targets_allowed(policies: list[dict[str, Any]], targets: list[Any]) -> bool
                 return False
     return True
 
-
-class AnonymousGate:
-    """A router gate treating every caller as anonymous, then checking its rights.
-
-    Stands in until the auth services' gate (token authentication, then
-    ``Rights.check``) is wired; it ignores ``jwt``.
-    """
-
-    def __init__(self, rights: Rights) -> None:
-        self.rights = rights
-
-    async def authenticate(self, request: Request, connection: Connection) -> Caller:
-        return Caller()
-
-    async def authorize(self, request: Request, caller: Caller) -> None:
-        await self.rights.check(request, caller)
