@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from kserver.services.metrics import Metrics
+from kserver.storage.port import StorageError, StorageUnavailable
 from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.context import Caller, Connection, Context
 from kserver.wire.envelope import Answer, Raw, envelope
@@ -90,6 +91,15 @@ class Router:
         except KuzzleError as error:
             metrics.failed_requests += 1
             return Outcome(envelope(request, self.node, error=error))
+        except StorageUnavailable:
+            metrics.failed_requests += 1
+            log.warning("storage unavailable during %s:%s", request.controller, request.action)
+            return Outcome(envelope(request, self.node, error=kerror("services.storage.not_connected")))
+        except StorageError as exc:
+            metrics.failed_requests += 1
+            log.warning("storage error during %s:%s: %s", request.controller, request.action, exc)
+            failed = kerror("services.storage.unexpected_error", type(exc).__name__)
+            return Outcome(envelope(request, self.node, error=failed))
         except Exception:
             metrics.failed_requests += 1
             log.exception("unexpected error in %s:%s", request.controller, request.action)

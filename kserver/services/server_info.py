@@ -61,7 +61,7 @@ class ServerInfo:
                 "nodeVersion": "kserver-python",
                 "plugins": {},
                 "system": {
-                    "cpus": os.cpu_count() or 1,
+                    "cpus": _cpus(),
                     "memory": {"free": free * page, "total": pages * page},
                 },
                 "uptime": f"{int(time.monotonic() - self.started)}s",

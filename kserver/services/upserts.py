@@ -167,10 +167,10 @@ class UserUpserts:
                 if error is not None:
                     raise error from None
                 if attempt >= retries:
-                    raise kerror("services.storage.too_many_changes") from None
+                    raise kerror("services.storage.too_many_changes", item.id or "(identity)") from None
             except StorageConflict:
                 if attempt >= retries:
-                    raise kerror("services.storage.too_many_changes") from None
+                    raise kerror("services.storage.too_many_changes", item.id or "(identity)") from None
             else:
                 source = public_source(stored)
                 self.events.emit(UserEvent("upsert", kuid, source, created, author, volatile, request_id))

@@ -104,7 +104,8 @@ def _elements(value: Any) -> list[Any]:
 
 
 def _stored(doc: Mapping[str, Any]) -> Stored:
-    return Stored(doc["_id"], doc["s"], doc["_v"])
+    # "s" is always written; FerretDB can drop it when an upsert inserts only [] or null values.
+    return Stored(doc["_id"], doc.get("s", {}), doc["_v"])
 
 
 def _client_options(url: str) -> dict[str, Any]:

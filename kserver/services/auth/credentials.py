@@ -59,7 +59,7 @@ class Credentials:
             stored = await strategy.prepare(kuid, payload, current=None)
             if await self._write(strategy, user, stored):
                 return strategy.info(kuid, stored)
-        raise kerror("services.storage.too_many_changes")
+        raise kerror("services.storage.too_many_changes", kuid)
 
     async def update(
         self, name: str, kuid: str, payload: dict[str, Any], *, keep: str | None = None
@@ -76,7 +76,7 @@ class Credentials:
                 if stored.get("hash") != current.get("hash"):
                     await self.tokens.revoke_user(kuid, keep=keep)
                 return strategy.info(kuid, stored)
-        raise kerror("services.storage.too_many_changes")
+        raise kerror("services.storage.too_many_changes", kuid)
 
     async def _write(self, strategy: Strategy, user: Stored, stored: dict[str, Any]) -> bool:
         """True once written; False when the user changed meanwhile (the caller retries)."""
@@ -116,7 +116,7 @@ class Credentials:
             if done is None:
                 raise kerror("security.user.not_found", kuid)
             return
-        raise kerror("services.storage.too_many_changes")
+        raise kerror("services.storage.too_many_changes", kuid)
 
     async def exists(self, name: str, kuid: str) -> bool:
         self.strategies.get(name)

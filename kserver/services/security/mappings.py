@@ -65,4 +65,4 @@ class Mappings:
             except (DuplicateKey, StorageConflict):
                 continue
             return merged
-        raise kerror("services.storage.too_many_changes")
+        raise kerror("services.storage.too_many_changes", doc_id)

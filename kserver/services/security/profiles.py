@@ -179,7 +179,7 @@ class Profiles:
             replaced = await self._replace(current, content, author, durable)
             if replaced is not None:
                 return replaced
-        raise kerror("services.storage.too_many_changes")
+        raise kerror("services.storage.too_many_changes", profile_id)
 
     async def update(
         self, profile_id: str, body: dict[str, Any], *, updater: str | None, durable: bool, retries: int
@@ -195,7 +195,7 @@ class Profiles:
             replaced = await self._replace(current, content, updater, durable)
             if replaced is not None:
                 return replaced
-        raise kerror("services.storage.too_many_changes")
+        raise kerror("services.storage.too_many_changes", profile_id)
 
     async def _replace(
         self, current: Stored, content: dict[str, Any], updater: str | None, durable: bool

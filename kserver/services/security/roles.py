@@ -235,7 +235,7 @@ class Roles:
                 continue
             if replaced is not None:
                 return self._remember(replaced)
-        raise kerror("services.storage.too_many_changes")
+        raise kerror("services.storage.too_many_changes", role_id)
 
     async def delete(self, role_id: str, *, durable: bool) -> None:
         """Raises security.role.cannot_delete (built-ins), not_found, in_use (a profile uses it)."""

@@ -163,7 +163,7 @@ class Users:
             source = public_source(stored)
             self.events.emit(UserEvent("create", user_id, source, True, author))
             return user_id, source
-        raise kerror("services.storage.too_many_changes")
+        raise kerror("services.storage.too_many_changes", kuid or "(generated)")
 
     async def update(
         self,
@@ -241,7 +241,7 @@ class Users:
             source = public_source(stored)
             self.events.emit(UserEvent("replace", kuid, source, False, updater))
             return source
-        raise kerror("services.storage.too_many_changes")
+        raise kerror("services.storage.too_many_changes", kuid)
 
     async def delete(self, kuid: str, *, durable: bool, author: str | None = None) -> None:
         """Delete the user and its credentials (one write), then run ``on_user_deleted``."""
