@@ -22,6 +22,8 @@ class TtlCache(Generic[T]):
         self.ttl = ttl
         self._clock = clock
         self._entries: dict[str, tuple[float, T]] = {}
+        self.generation = 0
+        """Grows on every change, so memos derived from this cache know when to forget."""
 
     def get(self, key: str) -> T | None:
         entry = self._entries.get(key)
@@ -30,14 +32,18 @@ class TtlCache(Generic[T]):
         expires, value = entry
         if expires <= self._clock():
             del self._entries[key]
+            self.generation += 1
             return None
         return value
 
     def put(self, key: str, value: T) -> None:
         self._entries[key] = (self._clock() + self.ttl, value)
+        self.generation += 1
 
     def drop(self, key: str) -> None:
         self._entries.pop(key, None)
+        self.generation += 1
 
     def clear(self) -> None:
         self._entries.clear()
+        self.generation += 1

@@ -236,6 +236,11 @@ class Profiles:
         if not deleted:
             raise kerror("security.profile.not_found", profile_id)
 
+    @property
+    def generation(self) -> int:
+        """Changes whenever a cached entry is added, refreshed, dropped or expires."""
+        return self._cache.generation
+
     def forget(self, profile_id: str | None = None) -> None:
         if profile_id is None:
             self._cache.clear()

@@ -8,11 +8,12 @@ role grants nothing. Roles and profiles come from their services' caches.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from kserver.services.security.profiles import Profiles
-from kserver.services.security.roles import Roles, role_allows
+from kserver.services.security.roles import CACHE_TTL, Roles, role_allows
 from kserver.wire.catalog import kerror
 from kserver.wire.context import Caller
 from kserver.wire.request import Request
@@ -33,14 +34,44 @@ def restrictions_accept(restricted: Any, index: str | None, collection: str | No
     return False
 
 
+_MEMO_MAX = 10_000
+
+
+def _policies_accept(policies: list[dict[str, Any]], args: dict[str, Any]) -> bool:
+    """Whether one of the granting ``policies`` accepts the request's index/collection (or targets)."""
+    if "index" not in args and "targets" not in args:
+        return True  # restrictions concern indexes only: every granting policy accepts
+    targets = args.get("targets")
+    if isinstance(targets, list) and targets:
+        return _targets_allowed(policies, targets)
+    index, collection = args.get("index"), args.get("collection")
+    index = index if isinstance(index, str) else None
+    collection = collection if isinstance(collection, str) else None
+    return any(restrictions_accept(policy.get("restrictedTo"), index, collection) for policy in policies)
+
+
 class Rights:
+    """Every request asks ``check``; its answer for (profiles, controller, action) is memoised.
+
+    The memo is forgotten whenever the roles or profiles caches change (a write on
+    this node, a refresh after their TTL, an expiry), so it is never staler than
+    those caches: this node sees its own writes at once, other nodes' within the TTL.
+    """
+
     def __init__(self, roles: Roles, profiles: Profiles) -> None:
         self.roles = roles
         self.profiles = profiles
+        self._memo: dict[tuple[tuple[str, ...], str, str], list[dict[str, Any]]] = {}
+        self._memo_stamp = (-1, -1)
+        self._memo_until = 0.0
 
     async def check(self, request: Request, caller: Caller) -> None:
         """Raises security.rights.unauthorized (anonymous) or security.rights.forbidden."""
-        if await self.allowed(caller.profile_ids, request.controller, request.action, request.args):
+        policies = self._memoised(caller.profile_ids, request.controller, request.action)
+        if policies is not None:  # the hot path: no await, no cache read
+            if policies and _policies_accept(policies, request.args):
+                return
+        elif await self.allowed(caller.profile_ids, request.controller, request.action, request.args):
             return
         error = "security.rights.unauthorized" if caller.anonymous else "security.rights.forbidden"
         raise kerror(error, request.controller, request.action, caller.kuid)
@@ -51,20 +82,43 @@ class Rights:
         """Whether profiles ``profile_ids`` may run ``controller:action`` with ``args``
         (``index``, ``collection``, ``targets``)."""
         policies = await self._granting(profile_ids, controller, action)
-        if not policies:
-            return False
-        targets = args.get("targets")
-        if isinstance(targets, list) and targets:
-            return _targets_allowed(policies, targets)
-        index, collection = args.get("index"), args.get("collection")
-        index = index if isinstance(index, str) else None
-        collection = collection if isinstance(collection, str) else None
-        return any(restrictions_accept(policy.get("restrictedTo"), index, collection) for policy in policies)
+        return bool(policies) and _policies_accept(policies, args)
+
+    def _memoised(
+        self, profile_ids: Sequence[str], controller: str, action: str
+    ) -> list[dict[str, Any]] | None:
+        """The memoised granting policies, or None when the memo cannot answer."""
+        if (
+            time.monotonic() >= self._memo_until
+            or (self.roles.generation, self.profiles.generation) != self._memo_stamp
+        ):
+            return None
+        return self._memo.get((tuple(profile_ids), controller, action))
 
     async def _granting(
         self, profile_ids: Sequence[str], controller: str, action: str
     ) -> list[dict[str, Any]]:
         """The policies whose role grants the action."""
+        stamp = (self.roles.generation, self.profiles.generation)
+        now = time.monotonic()
+        # A memo hit never reads the caches, so it would never see their entries expire:
+        # the memo itself lives no longer than one cache TTL.
+        if stamp != self._memo_stamp or now >= self._memo_until or len(self._memo) > _MEMO_MAX:
+            self._memo.clear()
+            self._memo_stamp = stamp
+            self._memo_until = now + CACHE_TTL
+        key = (tuple(profile_ids), controller, action)
+        memo = self._memo.get(key)
+        if memo is not None:
+            return memo
+        granting = await self._compute_granting(profile_ids, controller, action)
+        if (self.roles.generation, self.profiles.generation) == stamp:
+            self._memo[key] = granting  # no cache changed while computing: the answer is current
+        return granting
+
+    async def _compute_granting(
+        self, profile_ids: Sequence[str], controller: str, action: str
+    ) -> list[dict[str, Any]]:
         granting: list[dict[str, Any]] = []
         for profile_id in profile_ids:
             profile = await self.profiles.find(profile_id)
@@ -126,4 +180,3 @@ def _targets_allowed(policies: list[dict[str, Any]], targets: list[Any]) -> bool
             if not any(restrictions_accept(p.get("restrictedTo"), index, collection) for p in policies):
                 return False
     return True
-

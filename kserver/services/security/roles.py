@@ -249,6 +249,11 @@ class Roles:
         if not deleted:
             raise kerror("security.role.not_found", role_id)
 
+    @property
+    def generation(self) -> int:
+        """Changes whenever a cached entry is added, refreshed, dropped or expires."""
+        return self._cache.generation
+
     def forget(self, role_id: str | None = None) -> None:
         """Drop one cached role (or all) after a write made outside this service."""
         if role_id is None:
