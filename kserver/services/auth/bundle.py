@@ -16,6 +16,7 @@ from kserver.services.auth.passwords import Argon2Params, Passwords
 from kserver.services.auth.secret import load_secret
 from kserver.services.auth.throttle import LoginThrottle
 from kserver.services.auth.tokens import Tokens
+from kserver.services.auth.user_cache import UserCache
 from kserver.services.strategy import Strategies
 from kserver.services.user_events import UserEvent
 from kserver.storage.port import Engine
@@ -32,6 +33,7 @@ class AuthServices:
     login: Login
     credentials: Credentials
     api_keys: ApiKeys
+    users: UserCache
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
@@ -54,10 +56,11 @@ class AuthServices:
             Login(engine, strategies, LoginThrottle(settings.login_failures_per_minute)),
             Credentials(engine, strategies, tokens),
             ApiKeys(engine, tokens),
+            UserCache(engine),
         )
 
     def gate(self, rights: RightsPort | None) -> AuthGate:
-        return AuthGate(self.engine, self.tokens, self.watch, rights)
+        return AuthGate(self.users, self.tokens, self.watch, rights)
 
     async def start(self) -> None:
         """Once the store is open: the JWT secret (refused if missing in production) and the dummy hash."""
@@ -79,6 +82,7 @@ class AuthServices:
         The gate already refuses tokens of a user that no longer exists, so the
         purge being asynchronous changes nothing for callers.
         """
+        self.users.on_user_event(event)
         if event.action == "delete":
             task = asyncio.ensure_future(self.user_deleted(event.kuid))
             self._pending.add(task)

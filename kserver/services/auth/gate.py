@@ -11,8 +11,7 @@ from typing import Any, Protocol
 
 from kserver.services.auth.expiry import ExpiryWatch
 from kserver.services.auth.tokens import Tokens
-from kserver.services.collections import USERS
-from kserver.storage.port import Engine
+from kserver.services.auth.user_cache import UserCache
 from kserver.wire.catalog import kerror
 from kserver.wire.context import Caller, Connection
 from kserver.wire.request import Request
@@ -31,8 +30,10 @@ class RightsPort(Protocol):
 
 
 class AuthGate:
-    def __init__(self, engine: Engine, tokens: Tokens, watch: ExpiryWatch, rights: RightsPort | None) -> None:
-        self.engine = engine
+    def __init__(
+        self, users: UserCache, tokens: Tokens, watch: ExpiryWatch, rights: RightsPort | None
+    ) -> None:
+        self.users = users
         self.tokens = tokens
         self.watch = watch
         self.rights = rights
@@ -42,11 +43,9 @@ class AuthGate:
         if not request.jwt:
             return Caller()
         info = await self.tokens.verify(request.jwt)
-        user = await self.engine.get(USERS, info.kuid)
-        if user is None:  # deleted user whose tokens were not purged yet
+        content = await self.users.content(info.kuid)
+        if content is None:  # deleted user whose tokens were not purged yet
             raise kerror("security.token.invalid")
-        content = user.source.get("content")
-        content = content if isinstance(content, dict) else {}
         profile_ids = content.get("profileIds")
         profiles = (
             tuple(p for p in profile_ids if isinstance(p, str)) if isinstance(profile_ids, list) else ()

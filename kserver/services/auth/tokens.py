@@ -87,6 +87,7 @@ class Tokens:
         self.max_ttl = max_ttl
         self._codec: JwtCodec | None = None
         self._cache: dict[str, tuple[float, TokenInfo]] = {}
+        self._ids: dict[str, str] = {}  # verified token string -> its record id (see verify)
         self._last_cleanup = time.monotonic()
         self._cleanup: asyncio.Task[int] | None = None
         self.on_revoked: list[Callable[[str], None]] = []  # token ids revoked one by one
@@ -142,6 +143,16 @@ class Tokens:
             raw = token[len(API_KEY_PREFIX) :]
         else:
             raise kerror("security.token.invalid")
+        # A token string verified less than CACHE_SECONDS ago (its record still cached, i.e. not
+        # revoked through this node) skips the signature check and hashing: same string, same claims.
+        known_id = self._ids.get(token)
+        info = self._cached(known_id) if known_id is not None else None
+        if info is not None:
+            if info.kind != kind:
+                raise kerror("security.token.invalid")
+            if not info.infinite and info.expires_at <= now_ms():
+                raise kerror("security.token.expired")
+            return info
         claims = self.codec.decode(raw)
         token_id = fingerprint(token)
         info = self._cached(token_id)
@@ -168,6 +179,10 @@ class Tokens:
             raise kerror("security.token.expired")
         if info.single_use and not await self.engine.delete(TOKENS, token_id, durable=False):
             raise kerror("security.token.invalid")  # another request consumed it first
+        if not info.single_use:
+            if len(self._ids) >= CACHE_SIZE:
+                self._ids.clear()
+            self._ids[token] = token_id
         return info
 
     def _cached(self, token_id: str) -> TokenInfo | None:
