@@ -1,10 +1,42 @@
-"""``kserver`` / ``python -m kserver``: parse settings and serve with uvicorn."""
+"""``kserver`` / ``python -m kserver``: parse settings and serve with uvicorn, in one or N processes.
+
+``--workers N`` (N > 1): this process becomes a small supervisor that spawns N worker processes.
+Each worker is a complete single-process kserver (``serve()``: same uvicorn server, same graceful
+SIGTERM, its own store connections) listening on its **own** socket bound with ``SO_REUSEPORT`` to
+the same address. Why this rather than uvicorn's ``workers=N`` supervisor:
+
+- uvicorn's multiprocess mode needs the app as an import string built in each child, so the
+  settings would have to travel through the environment and our ``Server`` subclass (graceful
+  Kuzzle shutdown: answer in-flight requests, close WebSockets with 1001, exit 0) would have to
+  find the app again behind uvicorn's middleware; here a worker gets the frozen ``Settings`` by
+  pickling and runs exactly the code path of ``--workers 1``;
+- with one socket per worker the kernel spreads new connections evenly over the workers (by
+  4-tuple hash), instead of all of them racing on one shared accept queue, where the least-loaded
+  process tends to win most connections.
+
+The supervisor forwards SIGTERM/SIGINT to the workers as SIGTERM (graceful), waits for them and
+exits 0 when they all exited 0. A worker that dies on its own is restarted, unless it died within
+``FAST_FAILURE`` seconds of its start (it cannot bind, cannot open the store...): then the
+supervisor stops the others and exits 1.
+
+State shared by the workers lives in the store only: SQLite in WAL mode with a busy timeout, so
+several processes write the same file and its unique constraints hold across them. Realtime
+notifications cross workers only through the Redis relay (``--redis-url``), exactly as they cross
+nodes; without it, a subscriber sees the changes made through its own worker only. That setup is
+allowed (many deployments use no realtime) but logged as a warning at start.
+"""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.process
+import os
 import signal
 import socket
+import sys
+import time
 from collections.abc import Sequence
 from types import FrameType
 
@@ -13,6 +45,7 @@ import uvicorn
 from kserver.app import build_app
 from kserver.config import Settings, load_settings
 from kserver.transport.asgi import KServerASGI
+from kserver.transport.limits import guarded_protocols
 
 
 class Server(uvicorn.Server):
@@ -41,12 +74,14 @@ class Server(uvicorn.Server):
 
 def uvicorn_config(settings: Settings, app: KServerASGI) -> uvicorn.Config:
     """uvicorn with httptools, the websockets Sans-I/O protocol and uvloop (measured fastest here)."""
+    http_protocol, ws_protocol = guarded_protocols(settings.handshake_timeout)
     return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
-        http="httptools",
-        ws="websockets-sansio",
+        # httptools and websockets-sansio, plus a request-head timeout and socket abort (limits.py)
+        http=http_protocol,
+        ws=ws_protocol,
         loop="uvloop",
         lifespan="on",
         ws_max_size=settings.ws_hard_max_size,
@@ -59,11 +94,128 @@ def uvicorn_config(settings: Settings, app: KServerASGI) -> uvicorn.Config:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    settings = load_settings(argv)
+log = logging.getLogger("kserver.workers")
+
+FAST_FAILURE = 5.0  # seconds: a worker dying this soon after its start is a configuration error
+
+
+def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+def serve(settings: Settings, sock: socket.socket | None = None) -> None:
+    """One kserver process until SIGTERM; on ``sock`` if given (a worker), else uvicorn binds."""
     app = build_app(settings)
     server = Server(uvicorn_config(settings, app), app, settings.shutdown_grace)
-    server.run()
+    server.run(sockets=None if sock is None else [sock])
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound with SO_REUSEPORT: every worker binds its own to the same address."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _worker(settings: Settings, index: int) -> None:
+    """Entry point of worker ``index`` (a spawned process): bind, then serve like ``--workers 1``."""
+    _configure_logging(settings)
+    try:
+        sock = reuse_port_socket(settings.host, settings.port)
+    except OSError as error:
+        log.error("worker %d cannot bind %s:%d: %s", index, settings.host, settings.port, error)
+        sys.exit(1)
+    serve(settings, sock)
+
+
+class Supervisor:
+    """Runs ``settings.workers`` worker processes until SIGTERM/SIGINT; see the module docstring."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.context = multiprocessing.get_context("spawn")
+        self.workers: dict[int, tuple[multiprocessing.process.BaseProcess, float]] = {}
+        self.stopping = False
+
+    def _spawn(self, index: int) -> None:
+        process = self.context.Process(
+            target=_worker, args=(self.settings, index), name=f"kserver-worker-{index}"
+        )
+        process.start()
+        self.workers[index] = (process, time.monotonic())
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        for process, _ in self.workers.values():
+            if process.pid is not None and process.exitcode is None:
+                os.kill(process.pid, signal.SIGTERM)
+
+    def run(self) -> int:
+        """Returns the exit status: 0 after a clean stop of every worker, else 1."""
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        failed = False
+        try:
+            for index in range(self.settings.workers):
+                self._spawn(index)
+            log.info(
+                "kserver: %d workers on %s:%d", self.settings.workers, self.settings.host, self.settings.port
+            )
+            while not self.stopping:
+                sentinels = [process.sentinel for process, _ in self.workers.values()]
+                multiprocessing.connection.wait(sentinels, timeout=0.5)
+                for index, (process, started) in list(self.workers.items()):
+                    if process.exitcode is None or self.stopping:
+                        continue
+                    if time.monotonic() - started < FAST_FAILURE:
+                        log.error("worker %d exited with %s at start: stopping", index, process.exitcode)
+                        failed = True
+                        self._stop(signal.SIGTERM, None)
+                        break
+                    log.error("worker %d exited with %s: restarting it", index, process.exitcode)
+                    process.close()
+                    self._spawn(index)
+            return self._join() or int(failed)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _join(self) -> int:
+        deadline = time.monotonic() + self.settings.shutdown_grace + 5
+        status = 0
+        for index, (process, _) in self.workers.items():
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.exitcode is None:
+                log.error("worker %d did not stop in time: killing it", index)
+                process.kill()
+                process.join()
+            if process.exitcode != 0:
+                status = 1
+        return status
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings = load_settings(argv)
+    _configure_logging(settings)
+    if settings.workers < 1:
+        sys.exit("kserver: --workers must be at least 1")
+    if settings.workers == 1:
+        serve(settings)
+        return
+    if settings.port == 0:
+        sys.exit("kserver: --workers > 1 needs a fixed --port (each worker binds it)")
+    if not settings.redis_url:
+        log.warning(
+            "--workers %d without --redis-url: realtime notifications stay within the worker "
+            "that handled the change (set --redis-url to relay them across workers)",
+            settings.workers,
+        )
+    sys.exit(Supervisor(settings).run())

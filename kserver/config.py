@@ -26,6 +26,14 @@ class Settings:
     ws_hard_max_size: int = 16 * _MIB
     max_in_flight: int = 64
     idle_timeout: float = 60.0
+    # transport limits (kserver/transport/limits.py)
+    ws_max_connections: int = 0
+    ws_max_connections_per_address: int = 0
+    ws_send_queue_bytes: int = 4 * _MIB
+    ws_send_queue_messages: int = 10_000
+    handshake_timeout: float = 10.0
+    subscriptions_per_connection: int = 10_000
+    cors_origins: str = ""
     shutdown_grace: float = 10.0
     node_id: str = ""
     documents_fetch_count: int = 10_000
@@ -46,6 +54,8 @@ class Settings:
     production: bool = False
     # realtime
     redis_url: str = ""
+    # processes
+    workers: int = 1
 
     def with_(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -64,6 +74,21 @@ _HELP: dict[str, str] = {
     "max_in_flight": "requests of one WebSocket connection handled at once; beyond it the server stops "
     "reading that connection until one finishes (backpressure)",
     "idle_timeout": "seconds without a frame from a WebSocket client before it is disconnected",
+    "ws_max_connections": "most WebSocket connections at once; more get HTTP 503 api.process.overloaded "
+    "before the upgrade (0: no limit but the process's file descriptors)",
+    "ws_max_connections_per_address": "most WebSocket connections from one client address; more get "
+    "HTTP 429 api.process.too_many_requests before the upgrade (0: no limit)",
+    "ws_send_queue_bytes": "bytes of replies and notifications queued for one WebSocket client that does "
+    "not read them (past the socket buffers) before it is disconnected",
+    "ws_send_queue_messages": "frames queued for one WebSocket client that does not read them before it is "
+    "disconnected",
+    "handshake_timeout": "seconds a client has to send a complete HTTP request head (or WebSocket upgrade) "
+    "once connected or once it started a new request; then the socket is closed",
+    "subscriptions_per_connection": "most rooms one WebSocket connection may subscribe to "
+    "(core.realtime.too_many_rooms past it; 0: no limit)",
+    "cors_origins": "comma-separated origins allowed with credentials (Access-Control-Allow-Credentials); "
+    "any other Origin gets 401 api.process.unauthorized_origin (HTTP and WebSocket upgrade). Empty: every "
+    "Origin is echoed, without credentials",
     "shutdown_grace": "seconds a SIGTERM leaves in-flight requests to finish before connections close",
     "node_id": "this node's name in envelopes (default: generated knode-<adjective>-<name>-<n>)",
     "documents_fetch_count": "most documents one search may return (Kuzzle's limits.documentsFetchCount)",
@@ -83,6 +108,8 @@ _HELP: dict[str, str] = {
     "production": "refuse insecure settings (e.g. no configured JWT secret) at start",
     "redis_url": "Redis URL (redis://host:port/0) relaying realtime notifications between kserver nodes; "
     "empty: this node only",
+    "workers": "server processes sharing the port (SO_REUSEPORT), each with its own event loop and store "
+    "connections; realtime notifications cross workers only through --redis-url, as across nodes",
 }
 
 
