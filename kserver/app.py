@@ -35,6 +35,7 @@ from kserver.services.upserts import UserUpserts
 from kserver.services.user_events import UserEvents
 from kserver.storage import engine_for_url
 from kserver.transport.asgi import KServerASGI
+from kserver.transport.limits import Limits
 from kserver.wire.catalog import catalog
 from kserver.wire.context import Connection
 from kserver.wire.http_routes import RouteTable
@@ -129,7 +130,7 @@ def build_app(settings: Settings) -> KServerASGI:
     register("security", UpsertController(upserts, batch_max=settings.batch_upsert_max).actions())
 
     # Realtime: rooms, notifications, live user events on %kserver/users, the Redis relay.
-    hotel = Hotel(router.node)
+    hotel = Hotel(router.node, max_rooms_per_connection=settings.subscriptions_per_connection)
     # rights are checked through the gate at call time (subscriptions to %kserver need user-read rights)
     register("realtime", RealtimeController(hotel, router.gate.authorize).actions())
     register("server", MetricsController(metrics, hotel).actions())
@@ -160,4 +161,6 @@ def build_app(settings: Settings) -> KServerASGI:
         on_startup=startup,
         on_shutdown=shutdown,
         on_disconnect=disconnect_hooks,
+        limits=Limits.from_settings(settings),
+        cors_origins=settings.cors_origins,
     )

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from kserver.router import Router
 from kserver.transport.asgi_types import Receive, Scope, Send
 from kserver.transport.http import HttpEndpoint
+from kserver.transport.limits import ConnectionCounter, Limits, OriginPolicy
 from kserver.transport.websocket import WebSocketSession, serve_websocket
 from kserver.wire.context import Connection
 from kserver.wire.http_routes import RouteTable
@@ -34,9 +35,13 @@ class KServerASGI:
         on_startup: Hook | None = None,
         on_shutdown: Hook | None = None,
         on_disconnect: list[Callable[[Connection], None]] | None = None,
+        limits: Limits | None = None,
+        cors_origins: str = "",
     ) -> None:
         self.router = router
-        self.http = HttpEndpoint(router, routes, max_size=max_request_size)
+        self.connections = ConnectionCounter(limits or Limits())
+        self.origins = OriginPolicy(cors_origins)
+        self.http = HttpEndpoint(router, routes, max_size=max_request_size, origins=self.origins)
         self.sessions: set[WebSocketSession] = set()
         self.max_request_size = max_request_size
         self.max_in_flight = max_in_flight
@@ -61,6 +66,8 @@ class KServerASGI:
                 max_in_flight=self.max_in_flight,
                 max_size=self.max_request_size,
                 on_disconnect=self.on_disconnect,
+                counter=self.connections,
+                origins=self.origins,
             )
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -107,6 +114,8 @@ class KServerASGI:
         while True:
             await asyncio.sleep(min(1.0, self.idle_timeout))
             deadline = time.monotonic() - self.idle_timeout
-            for session in [s for s in self.sessions if s.last_seen < deadline]:
+            idle = [s for s in self.sessions if s.last_seen < deadline]
+            for session in idle:
                 log.info("closing idle websocket %s", session.connection.id)
-                await session.close(1001)
+            # concurrently: closing a client that does not read waits for it (bounded) or drops it
+            await asyncio.gather(*(s.close(1001) for s in idle), return_exceptions=True)

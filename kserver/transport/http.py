@@ -16,9 +16,10 @@ import orjson
 from kserver.router import Outcome, Router
 from kserver.transport.asgi_types import Receive, Scope, Send
 from kserver.transport.dashboard import is_dashboard, serve_dashboard
+from kserver.transport.limits import OriginPolicy, encode_envelope
 from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.context import Connection
-from kserver.wire.envelope import dumps, frame_error_envelope
+from kserver.wire.envelope import frame_error_envelope
 from kserver.wire.http_routes import RouteTable
 from kserver.wire.request import FrameError, Request, new_request_id, request_from_object
 
@@ -32,10 +33,13 @@ _MAX_ENCODINGS = 3
 
 
 class HttpEndpoint:
-    def __init__(self, router: Router, routes: RouteTable, *, max_size: int) -> None:
+    def __init__(
+        self, router: Router, routes: RouteTable, *, max_size: int, origins: OriginPolicy | None = None
+    ) -> None:
         self.router = router
         self.routes = routes
         self.max_size = max_size
+        self.origins = origins or OriginPolicy("")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)
@@ -43,6 +47,7 @@ class HttpEndpoint:
         path: str = scope["path"]
         request_id = headers.get("x-kuzzle-request-id") or new_request_id()
         try:
+            self.origins.check(headers.get("origin"))
             body = await self._read_body(receive, headers)
             if method not in _VERBS:
                 raise kerror("network.http.unsupported_verb", method)
@@ -205,12 +210,18 @@ class HttpEndpoint:
                 await self._send(send, headers, status, b"", None, extra, request_id=body["requestId"])
                 return
         await self._send(
-            send, headers, status, dumps(body), b"application/json", extra, request_id=body["requestId"]
+            send,
+            headers,
+            status,
+            encode_envelope(body),
+            b"application/json",
+            extra,
+            request_id=body["requestId"],
         )
 
     async def _reply(self, send: Send, headers: dict[str, str], status: int, payload: Any) -> None:
         request_id = payload.get("requestId") if isinstance(payload, dict) else None
-        data = b"" if payload is None else dumps(payload)
+        data = b"" if payload is None else encode_envelope(payload)
         ctype = None if payload is None else b"application/json"
         await self._send(send, headers, status, data, ctype, [], request_id=request_id)
 
@@ -229,7 +240,6 @@ class HttpEndpoint:
             (b"x-kuzzle-node", self.router.node.encode()),
             (b"access-control-allow-methods", ALLOW_METHODS),
             (b"access-control-allow-headers", ALLOW_HEADERS),
-            (b"access-control-allow-credentials", b"true"),
             (b"accept-encoding", b"gzip,deflate,identity"),
         ]
         if content_type is not None:
@@ -237,9 +247,11 @@ class HttpEndpoint:
         if request_id is not None:
             out.append((b"x-kuzzle-request-id", request_id.encode()))
         origin = request_headers.get("origin")
-        if origin is not None:
+        if origin is not None and self.origins.allows(origin):
             out.append((b"access-control-allow-origin", origin.encode("latin-1")))
             out.append((b"vary", b"Origin"))
+            if self.origins.credentials(origin):
+                out.append((b"access-control-allow-credentials", b"true"))
         out.extend(extra)
         out.append((b"content-length", str(len(data)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": out})

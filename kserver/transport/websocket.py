@@ -3,7 +3,9 @@
 Requests of one connection run concurrently and are answered as they finish.
 At most ``max_in_flight`` run at once: past that the loop stops calling
 ``receive()``, uvicorn pauses reading the socket, and TCP pushes back on the
-client; no queue grows without bound.
+client; no queue grows without bound. Replies and notifications go through the
+connection's bounded ``Outbox``: a client that stops reading is dropped once its
+queue passes ``ws_send_queue_bytes``/``ws_send_queue_messages``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from typing import Any
 
 from kserver.router import Router
 from kserver.transport.asgi_types import Receive, Scope, Send
-from kserver.wire.catalog import kerror
+from kserver.transport.limits import (
+    ABORT_EXTENSION,
+    ConnectionCounter,
+    Limits,
+    OriginPolicy,
+    encode_envelope,
+)
+from kserver.transport.outbox import Outbox
+from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.context import Connection
 from kserver.wire.envelope import dumps, frame_error_envelope
 from kserver.wire.request import FrameError, Request, parse_frame
@@ -25,16 +35,32 @@ log = logging.getLogger("kserver.websocket")
 
 PONG = '{"p":2}'
 _PING_TEXTS = frozenset({'{"p":1}', '{"p": 1}'})
+CLOSE_TIMEOUT = 5.0
+"""Seconds a closing connection has to read what is queued for it before it is dropped."""
 
 
 class WebSocketSession:
     """One accepted WebSocket connection and its in-flight requests."""
 
     def __init__(
-        self, router: Router, send: Send, address: str | None, *, max_in_flight: int, max_size: int
+        self,
+        router: Router,
+        send: Send,
+        address: str | None,
+        *,
+        max_in_flight: int,
+        max_size: int,
+        limits: Limits | None = None,
+        can_abort: bool = False,
     ) -> None:
         self.router = router
-        self._send = send
+        limits = limits or Limits()
+        self.outbox = Outbox(
+            send,
+            max_bytes=limits.send_queue_bytes,
+            max_messages=limits.send_queue_messages,
+            can_abort=can_abort,
+        )
         self.max_in_flight = max_in_flight
         self.max_size = max_size
         self.connection = Connection("websocket", address, push=self.push)
@@ -96,7 +122,7 @@ class WebSocketSession:
             outcome = await self.router.dispatch(request, self.connection)
             body = outcome.body
             body["room"] = request.request_id
-            await self._send_text(dumps(body).decode())
+            self.outbox.put(encode_envelope(body).decode())
         finally:
             self._in_flight -= 1
             if self._in_flight < self.max_in_flight:
@@ -104,37 +130,25 @@ class WebSocketSession:
 
     def _reply_frame_error(self, error: Any, request_id: str | None, frame: Any = None) -> None:
         payload = frame_error_envelope(error, self.router.node, request_id, frame)
-        self._queue_text(dumps(payload).decode())
+        self._queue_text(encode_envelope(payload).decode())
 
     def _queue_text(self, text: str) -> None:
-        task = asyncio.ensure_future(self._send_text(text))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.outbox.put(text)
 
     def push(self, payload: bytes) -> None:
-        """Send a pre-serialised frame (a notification) without waiting."""
+        """Queue a pre-serialised frame (a notification) without waiting."""
         if not self.closed:
-            self._queue_text(payload.decode())
-
-    async def _send_text(self, text: str) -> None:
-        if self.closed:
-            return
-        try:
-            await self._send({"type": "websocket.send", "text": text})
-        except Exception:  # the client went away: nothing left to tell it
-            self.closed = True
+            self.outbox.put(payload.decode())
 
     async def close(self, code: int) -> None:
+        """Flush the queued frames, then close with ``code`` (a client not reading is dropped)."""
         if self.closed:
             return
         self.closed = True
-        try:
-            await self._send({"type": "websocket.close", "code": code})
-        except Exception:
-            log.debug("close of an already closed websocket")
+        await self.outbox.close(code, CLOSE_TIMEOUT)
 
     async def drain(self) -> None:
-        """Wait for the requests still running (their writes complete even if the client left)."""
+        """Wait for the requests still running, then for their replies to be written."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -149,25 +163,76 @@ async def serve_websocket(
     max_in_flight: int,
     max_size: int,
     on_disconnect: Sequence[Callable[[Connection], None]] = (),
+    counter: ConnectionCounter | None = None,
+    origins: OriginPolicy | None = None,
 ) -> None:
     message = await receive()
     if message["type"] != "websocket.connect":
         return
-    await send({"type": "websocket.accept"})
     client = scope.get("client")
     address = client[0] if client else None
-    session = WebSocketSession(router, send, address, max_in_flight=max_in_flight, max_size=max_size)
-    sessions.add(session)
-    router.metrics.connections["websocket"] += 1
+    counter = counter or ConnectionCounter(Limits())
     try:
-        await session.run(receive)
+        if origins is not None:
+            origins.check(_header(scope, b"origin"))
+    except KuzzleError as error:
+        await _refuse(scope, send, error, router.node)
+        return
+    refused = counter.admit(address)
+    if refused is not None:
+        log.warning("websocket from %s refused: %s", address, refused.definition.id)
+        await _refuse(scope, send, refused, router.node)
+        return
+    try:
+        await send({"type": "websocket.accept"})
+        extensions = scope.get("extensions") or {}
+        session = WebSocketSession(
+            router,
+            send,
+            address,
+            max_in_flight=max_in_flight,
+            max_size=max_size,
+            limits=counter.limits,
+            can_abort=ABORT_EXTENSION in extensions,
+        )
+        sessions.add(session)
+        router.metrics.connections["websocket"] += 1
+        try:
+            await session.run(receive)
+        finally:
+            session.closed = True
+            sessions.discard(session)
+            router.metrics.connections["websocket"] -= 1
+            for hook in on_disconnect:
+                try:
+                    hook(session.connection)
+                except Exception:
+                    log.exception("disconnect hook failed")
+            await session.drain()
     finally:
-        session.closed = True
-        sessions.discard(session)
-        router.metrics.connections["websocket"] -= 1
-        for hook in on_disconnect:
-            try:
-                hook(session.connection)
-            except Exception:
-                log.exception("disconnect hook failed")
-        await session.drain()
+        counter.release(address)
+
+
+async def _refuse(scope: Scope, send: Send, error: KuzzleError, node: str) -> None:
+    """Answer the upgrade with an HTTP error carrying a Kuzzle error envelope (without ``room``)."""
+    if "websocket.http.response" not in (scope.get("extensions") or {}):
+        await send({"type": "websocket.close", "code": 1013, "reason": error.definition.id})
+        return
+    payload = frame_error_envelope(error, node, None)
+    payload.pop("room", None)
+    body = dumps(payload)
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": error.status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None

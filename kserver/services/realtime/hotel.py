@@ -85,9 +85,11 @@ class Hotel:
         max_rooms: int = 1_000_000,
         max_conditions: int = 100,
         matched_cache_size: int = 100_000,
+        max_rooms_per_connection: int = 0,
     ) -> None:
         self.node = node
         self.max_rooms = max_rooms
+        self.max_rooms_per_connection = max_rooms_per_connection
         self.koncorde = Koncorde(max_conditions=max_conditions)
         self.on_change: list[Callable[[DocumentChange], None]] = []
         self.delivered = 0
@@ -114,6 +116,7 @@ class Hotel:
         volatile: dict[str, Any] | None,
     ) -> Subscription:
         """Enter the filter's room (created if new); raises core.realtime.too_many_rooms."""
+        self._check_quota(connection, normalized.room_id)
         room = self._rooms.get(normalized.room_id)
         if room is None:
             if self.max_rooms > 0 and len(self._rooms) >= self.max_rooms:
@@ -133,11 +136,23 @@ class Hotel:
         users: Users,
         volatile: dict[str, Any] | None,
     ) -> Subscription:
-        """Enter an existing room; raises core.realtime.room_not_found."""
+        """Enter an existing room; raises core.realtime.room_not_found or too_many_rooms."""
         room = self._rooms.get(room_id)
         if room is None:
             raise kerror("core.realtime.room_not_found", room_id)
+        self._check_quota(connection, room_id)
         return self._enter(room, connection, scope, users, volatile, "join")
+
+    def _check_quota(self, connection: Connection, room_id: str) -> None:
+        """A connection may hold ``max_rooms_per_connection`` rooms (0: any number)."""
+        rooms = self._by_connection.get(connection.id)
+        if (
+            self.max_rooms_per_connection > 0
+            and rooms is not None
+            and room_id not in rooms
+            and len(rooms) >= self.max_rooms_per_connection
+        ):
+            raise kerror("core.realtime.too_many_rooms")
 
     def room(self, room_id: str) -> Room | None:
         return self._rooms.get(room_id)

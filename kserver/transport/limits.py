@@ -1,0 +1,162 @@
+"""Admission limits of the transport: WebSocket connection counts, allowed origins, request-head
+timeout, and the uvicorn protocol hooks that let the app abort a socket.
+
+Connection and origin refusals happen before the WebSocket upgrade completes: the client gets an
+HTTP error (429, 503 or 401) whose body is a Kuzzle error envelope, not an accepted-then-closed socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from kserver.config import Settings
+from kserver.wire.catalog import KuzzleError, kerror
+from kserver.wire.envelope import dumps
+
+log = logging.getLogger("kserver.transport")
+
+ABORT_EXTENSION = "kserver.websocket.abort"
+"""Scope extension: the server accepts ``{"type": "kserver.websocket.abort"}`` and drops the socket
+at once (TCP reset), even when its write buffer is full and a close frame could never get out."""
+
+
+def encode_envelope(body: dict[str, Any]) -> bytes:
+    """``body`` as JSON. orjson writes at most 254 nesting levels: an envelope deeper than that
+    (a deep volatile or document echoed back) becomes a 500 core.fatal.unexpected_error envelope
+    instead, so the client still gets an answer for its requestId."""
+    try:
+        return dumps(body)
+    except TypeError:
+        log.warning("reply to %s:%s nested too deeply to encode", body.get("controller"), body.get("action"))
+    error = kerror("core.fatal.unexpected_error", "reply nested deeper than 254 levels")
+    safe = {**body, "status": error.status, "error": error.to_json(), "result": None, "volatile": None}
+    return dumps(safe)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_connections: int = 0
+    max_connections_per_address: int = 0
+    send_queue_bytes: int = 4 * 1024 * 1024
+    send_queue_messages: int = 10_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_connections=settings.ws_max_connections,
+            max_connections_per_address=settings.ws_max_connections_per_address,
+            send_queue_bytes=settings.ws_send_queue_bytes,
+            send_queue_messages=settings.ws_send_queue_messages,
+        )
+
+
+class ConnectionCounter:
+    """Open WebSocket connections, in total and per client address."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.total = 0
+        self._per_address: Counter[str] = Counter()
+
+    def admit(self, address: str | None) -> KuzzleError | None:
+        """Count one more connection, or return why it is refused (then do not call ``release``)."""
+        limits = self.limits
+        if limits.max_connections > 0 and self.total >= limits.max_connections:
+            return kerror("api.process.overloaded")
+        key = address or ""
+        if limits.max_connections_per_address > 0 and self._per_address[key] >= (
+            limits.max_connections_per_address
+        ):
+            return kerror("api.process.too_many_requests")
+        self.total += 1
+        self._per_address[key] += 1
+        return None
+
+    def release(self, address: str | None) -> None:
+        key = address or ""
+        self.total -= 1
+        self._per_address[key] -= 1
+        if self._per_address[key] <= 0:
+            del self._per_address[key]
+
+
+class OriginPolicy:
+    """CORS: with no configured origins every Origin is echoed without credentials; with a list,
+    listed origins get credentials and any other Origin is refused (api.process.unauthorized_origin)."""
+
+    def __init__(self, origins: str) -> None:
+        self.allowed = frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip())
+
+    def check(self, origin: str | None) -> None:
+        """Raises api.process.unauthorized_origin for an Origin outside a configured list."""
+        if origin is not None and not self.allows(origin):
+            raise kerror("api.process.unauthorized_origin", origin)
+
+    def allows(self, origin: str) -> bool:
+        return not self.allowed or origin.rstrip("/") in self.allowed
+
+    def credentials(self, origin: str) -> bool:
+        return origin.rstrip("/") in self.allowed
+
+
+def guarded_protocols(head_timeout: float) -> tuple[type[HttpToolsProtocol], type[WebSocketsSansIOProtocol]]:
+    """uvicorn's httptools and websockets-sansio protocols with a request-head timeout and the
+    abort extension; pass them as ``uvicorn.Config(http=..., ws=...)``."""
+
+    class WebSocketProtocol(WebSocketsSansIOProtocol):
+        def handle_connect(self, event: Any) -> None:
+            super().handle_connect(event)
+            if getattr(self, "scope", None) is not None:
+                self.scope["extensions"][ABORT_EXTENSION] = {}
+
+        async def send(self, message: Any) -> None:
+            if message["type"] == ABORT_EXTENSION:
+                if not self.disconnected:
+                    self.transport.abort()
+                return
+            await super().send(message)
+
+    class HttpProtocol(HttpToolsProtocol):
+        """Closes a connection whose request head (headers, or the WebSocket upgrade) is not
+        complete ``head_timeout`` seconds after the connection or the request started."""
+
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_head_timer()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm_head_timer()
+
+        def on_headers_complete(self) -> None:
+            self._disarm_head_timer()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_head_timer()
+            super().connection_lost(exc)
+
+        def _arm_head_timer(self) -> None:
+            if self._head_timer is None and head_timeout > 0:
+                self._head_timer = self.loop.call_later(head_timeout, self._head_expired)
+
+        def _disarm_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_expired(self) -> None:
+            self._head_timer = None
+            if not self.transport.is_closing():
+                self.transport.abort()
+
+    return HttpProtocol, WebSocketProtocol
