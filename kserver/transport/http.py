@@ -16,7 +16,7 @@ import orjson
 from kserver.router import Outcome, Router
 from kserver.transport.asgi_types import Receive, Scope, Send
 from kserver.transport.dashboard import is_dashboard, serve_dashboard
-from kserver.transport.limits import OriginPolicy, encode_envelope
+from kserver.transport.limits import OriginPolicy, encode_envelope, encode_reply
 from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.context import Connection
 from kserver.wire.envelope import frame_error_envelope
@@ -209,14 +209,11 @@ class HttpEndpoint:
             if answer.empty_http_body:
                 await self._send(send, headers, status, b"", None, extra, request_id=body["requestId"])
                 return
+        data, encoded_status = encode_reply(body)
+        if encoded_status != body["status"]:  # the reply could not be encoded: a 500 envelope instead
+            status = encoded_status
         await self._send(
-            send,
-            headers,
-            status,
-            encode_envelope(body),
-            b"application/json",
-            extra,
-            request_id=body["requestId"],
+            send, headers, status, data, b"application/json", extra, request_id=body["requestId"]
         )
 
     async def _reply(self, send: Send, headers: dict[str, str], status: int, payload: Any) -> None:

@@ -28,16 +28,20 @@ at once (TCP reset), even when its write buffer is full and a close frame could 
 
 
 def encode_envelope(body: dict[str, Any]) -> bytes:
-    """``body`` as JSON. orjson writes at most 254 nesting levels: an envelope deeper than that
-    (a deep volatile or document echoed back) becomes a 500 core.fatal.unexpected_error envelope
-    instead, so the client still gets an answer for its requestId."""
+    return encode_reply(body)[0]
+
+
+def encode_reply(body: dict[str, Any]) -> tuple[bytes, int]:
+    """``body`` as JSON, and the status of what was encoded. orjson writes at most 254 nesting
+    levels: an envelope deeper than that (a deep volatile or document echoed back) becomes a 500
+    core.fatal.unexpected_error envelope instead, so the client still gets an answer."""
     try:
-        return dumps(body)
+        return dumps(body), int(body.get("status") or 200)
     except TypeError:
         log.warning("reply to %s:%s nested too deeply to encode", body.get("controller"), body.get("action"))
     error = kerror("core.fatal.unexpected_error", "reply nested deeper than 254 levels")
     safe = {**body, "status": error.status, "error": error.to_json(), "result": None, "volatile": None}
-    return dumps(safe)
+    return dumps(safe), error.status
 
 
 @dataclass(frozen=True, slots=True)
