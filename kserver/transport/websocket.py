@@ -11,9 +11,10 @@ queue passes ``ws_send_queue_bytes``/``ws_send_queue_messages``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from kserver.router import Router
@@ -113,7 +114,15 @@ class WebSocketSession:
             self._reply_frame_error(kerror("api.process.shutting_down"), request.request_id)
             return
         self._in_flight += 1
-        task = asyncio.ensure_future(self._handle(request))
+        # Run the request eagerly: most finish without ever waiting (server:now, cached rights),
+        # and a task per request would cost more than the request itself. One that does wait
+        # is handed, suspended, to a task that drives it to the end.
+        handling = self._handle(request)
+        try:
+            awaited = handling.send(None)
+        except StopIteration:
+            return
+        task = asyncio.ensure_future(_drive(handling, awaited))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -151,6 +160,26 @@ class WebSocketSession:
         """Wait for the requests still running, then for their replies to be written."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+async def _drive(coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
+    """Finish ``coroutine``, started by hand and now suspended on ``awaited`` (what asyncio's Task does).
+
+    A coroutine suspends on an asyncio future (which it re-reads, result or error,
+    when resumed) or on a bare ``yield`` (``asyncio.sleep(0)``).
+    """
+    while True:
+        if awaited is None:
+            await asyncio.sleep(0)
+        else:
+            awaited._asyncio_future_blocking = False
+            # the coroutine reads the outcome (result, error, cancellation) when resumed
+            with contextlib.suppress(BaseException):
+                await awaited
+        try:
+            awaited = coroutine.send(None)
+        except StopIteration:
+            return
 
 
 async def serve_websocket(
