@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from kserver.services.collections import PROFILES, USERS
+from kserver.services.collections import PROFILES, USERS, public_source
 from kserver.services.security.bootstrap import SecurityBootstrap
 from kserver.services.security.mappings import Kind, Mappings
 from kserver.services.security.paging import Page, Pager
@@ -23,7 +23,7 @@ from kserver.services.security.rights import Rights
 from kserver.services.security.roles import Roles
 from kserver.services.security.scrolls import scroll_ttl_ms
 from kserver.services.security.search import Fields
-from kserver.services.security.users import IdKind, Users, public_source
+from kserver.services.security.users import IdKind, Users
 from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.context import Context
 from kserver.wire.request import JsonObject, Request

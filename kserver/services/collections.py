@@ -9,8 +9,9 @@ Unique paths: the local username and every configured identity key.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from kserver.storage.port import CollectionSpec
+from kserver.storage.port import CollectionSpec, Stored
 
 USERS = "users"
 PROFILES = "profiles"
@@ -35,3 +36,9 @@ def collection_specs(identity_keys: Sequence[str] = ()) -> list[CollectionSpec]:
         CollectionSpec(API_KEYS),
         CollectionSpec(CONFIG),
     ]
+
+
+def public_source(stored: Stored) -> dict[str, Any]:
+    """A user's ``_source``: its content, never its credentials."""
+    content: dict[str, Any] = stored.source.get("content", {})
+    return content

@@ -23,12 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kserver.services.collections import PROFILES, USERS, identity_path
+from kserver.services.collections import PROFILES, USERS, identity_path, public_source
 from kserver.services.names import human_name
 from kserver.services.strategy import Strategies
 from kserver.services.user_events import UserEvent, UserEvents
 from kserver.storage.filters import Eq, Filter, In, Or
-from kserver.storage.port import DuplicateKey, Engine, StorageConflict, Stored
+from kserver.storage.port import DuplicateKey, Engine, StorageConflict
 from kserver.wire.catalog import KuzzleError, kerror
 
 _RESERVED_IDS = frozenset({"-1", "anonymous"})
@@ -292,12 +292,6 @@ class UserUpserts:
         for profile_id in profile_ids:
             if profile_id not in found:
                 raise kerror("security.profile.not_found", profile_id)
-
-
-def public_source(stored: Stored) -> dict[str, Any]:
-    """A user's ``_source``: its content, never its credentials."""
-    content: dict[str, Any] = stored.source.get("content", {})
-    return content
 
 
 def _public_item(raw: Any) -> Any:

@@ -9,23 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from kserver.services.auth.queries import QueryTranslator
 from kserver.services.auth.timespan import INFINITE, check_max_ttl, parse_timespan
 from kserver.services.auth.tokens import API_KEY_PREFIX, TokenInfo, Tokens, fingerprint, now_ms
 from kserver.services.collections import API_KEYS
+from kserver.services.security.search import Fields, to_filter
 from kserver.storage.filters import And, Eq
 from kserver.storage.port import DuplicateKey, Engine
 from kserver.wire.catalog import kerror
 
-_QUERY = QueryTranslator(
-    {
-        "description": "description",
-        "expiresAt": "expiresAt",
-        "ttl": "ttl",
-        "fingerprint": "fingerprint",
-        "userId": "userId",
-    }
-)
+_FIELDS = Fields(prefix="", only=frozenset({"description", "expiresAt", "ttl", "fingerprint", "userId"}))
 
 
 class ApiKeys:
@@ -73,7 +65,7 @@ class ApiKeys:
     async def search(self, kuid: str, query: Any, *, offset: int, limit: int) -> dict[str, Any]:
         """The user's keys matching ``query`` (without tokens); total = page length, as Kuzzle."""
         page = await self.engine.search(
-            API_KEYS, And((Eq("userId", kuid), _QUERY.translate(query))), offset=offset, limit=limit
+            API_KEYS, And((Eq("userId", kuid), to_filter(query, _FIELDS))), offset=offset, limit=limit
         )
         hits = [{"_id": doc.id, "_source": doc.source} for doc in page.hits]
         return {"hits": hits, "total": len(hits)}

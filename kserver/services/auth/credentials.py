@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from kserver.services.auth.queries import QueryTranslator
 from kserver.services.auth.tokens import Tokens
 from kserver.services.collections import USERNAME_PATH, USERS
+from kserver.services.security.search import Fields, to_filter
 from kserver.services.strategy import Strategies, Strategy
 from kserver.storage.filters import And, Eq, Exists
 from kserver.storage.port import DuplicateKey, Engine, SortSpec, StorageConflict, Stored
 from kserver.wire.catalog import kerror
 
 _ATTEMPTS = 10
-_LOCAL_QUERY = QueryTranslator({"username": USERNAME_PATH})
+_LOCAL_FIELDS = Fields(prefix="", aliases={"username": USERNAME_PATH}, only=frozenset({"username"}))
 _SORT_FIELDS = {"username": USERNAME_PATH, "kuid": "_id"}
 
 
@@ -160,7 +160,7 @@ class Credentials:
         strategy = self.strategies.get(name)
         if name != "local":
             raise kerror("plugin.strategy.missing_optional_method", "search", name)
-        query = And((Exists(USERNAME_PATH), _LOCAL_QUERY.translate(body.get("query"))))
+        query = And((Exists(USERNAME_PATH), to_filter(body.get("query"), _LOCAL_FIELDS)))
         sort = _sort(body.get("sort"))
         page = await self.engine.search(USERS, query, sort=sort, offset=offset, limit=limit)
         hits = [

@@ -56,10 +56,16 @@ class Fields:
 
     prefix: str = "content."
     aliases: Mapping[str, str] = field(default_factory=dict)
+    only: frozenset[str] | None = None
+    """When set, the only field names a query may use (e.g. a credentials search: ``username``)."""
 
     def path(self, name: str) -> str:
         if not name or name.startswith(".") or name.endswith(".") or ".." in name or '"' in name:
             raise kerror("services.storage.invalid_search_query", name)
+        if self.only is not None and name not in self.only:
+            raise kerror(
+                "services.storage.invalid_search_query", f"{name} (allowed: {', '.join(sorted(self.only))})"
+            )
         return self.aliases.get(name, self.prefix + name)
 
 

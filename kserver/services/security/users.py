@@ -21,14 +21,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
-from kserver.services.collections import USERS
+from kserver.services.collections import USERS, public_source
 from kserver.services.names import human_name
 from kserver.services.security.metadata import INFO, created_info, now_ms, updated_info
 from kserver.services.security.profiles import Profiles
 from kserver.services.strategy import Strategies
 from kserver.services.user_events import UserEvent, UserEvents
 from kserver.storage.filters import MATCH_ALL, Eq, Filter
-from kserver.storage.port import DuplicateKey, Engine, SearchPage, SortSpec, StorageConflict, Stored
+from kserver.storage.port import DuplicateKey, Engine, SearchPage, SortSpec, StorageConflict
 from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.context import ANONYMOUS_KUID
 from kserver.wire.request import Refresh
@@ -50,11 +50,6 @@ def check_content_keys(content: dict[str, Any], where: str) -> None:
 
 def new_kuid(kind: IdKind) -> str:
     return human_name("kuid") if kind == "human" else f"kuid-{uuid.uuid4()}"
-
-
-def public_source(stored: Stored) -> dict[str, Any]:
-    content: dict[str, Any] = stored.source.get("content", {})
-    return content
 
 
 def duplicate_error(conflict: DuplicateKey, kuid: str) -> KuzzleError:
