@@ -6,24 +6,10 @@ makes is printed, and the test fails on any mismatch, rejection or hang.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.server_process import ServerProcess
-
-SDK_DIR = Path(__file__).resolve().parents[1] / "sdk"
-
-
-@pytest.fixture(scope="session")
-def sdk_dir() -> Path:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Node.js and npm are needed for the SDK end-to-end tests")
-    if not (SDK_DIR / "node_modules" / "kuzzle-sdk").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=SDK_DIR, check=True, timeout=300)
-    return SDK_DIR
 
 
 def test_sdk_smoke_over_websocket_and_http(server: ServerProcess, sdk_dir: Path) -> None:
