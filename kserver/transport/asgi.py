@@ -80,7 +80,9 @@ class KServerASGI:
                     if self._on_startup is not None:
                         await self._on_startup()
                 except Exception as exc:
-                    log.exception("startup failed")
+                    # a refused configuration or an unreachable store: the message says it all
+                    log.error("startup failed: %s", exc)
+                    log.debug("startup failure", exc_info=True)
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 self._sweeper = asyncio.create_task(self._sweep_idle())
