@@ -90,7 +90,7 @@ class Router:
             result = await handler(request, Context(connection, caller))
         except KuzzleError as error:
             metrics.failed_requests += 1
-            return Outcome(envelope(request, self.node, error=error))
+            return Outcome(envelope(request, self.node, result=error.result, error=error))
         except StorageUnavailable:
             metrics.failed_requests += 1
             log.warning("storage unavailable during %s:%s", request.controller, request.action)

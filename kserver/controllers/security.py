@@ -123,7 +123,10 @@ async def _m_delete(ids: Sequence[str], limit: int, delete: Callable[[str], Awai
     if errors:
         messages = "; ".join(error.message for error in errors)
         raise kerror(
-            "services.storage.incomplete_delete", messages, errors=[error.to_json() for error in errors]
+            "services.storage.incomplete_delete",
+            messages,
+            errors=[error.to_json() for error in errors],
+            result=done,  # Kuzzle answers 206 with the ids that were deleted
         )
     return done
 

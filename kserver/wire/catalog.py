@@ -30,7 +30,7 @@ class ErrorDef:
 class KuzzleError(Exception):
     """An error with a catalog id; the router turns it into the envelope's ``error`` object."""
 
-    __slots__ = ("count", "definition", "errors", "message", "props")
+    __slots__ = ("count", "definition", "errors", "message", "props", "result")
 
     def __init__(
         self,
@@ -38,12 +38,15 @@ class KuzzleError(Exception):
         props: tuple[str, ...],
         *,
         errors: list[dict[str, Any]] | None = None,
+        result: Any = None,
     ) -> None:
         self.definition = definition
         self.props = props
         self.message = render(definition.message, props)
         self.errors = errors
         self.count = None if errors is None else len(errors)
+        self.result = result
+        """What was done anyway, for partial errors (206): the envelope carries it beside the error."""
         super().__init__(self.message)
 
     @property
@@ -113,6 +116,8 @@ def catalog() -> Catalog:
     return Catalog.from_data(load_json("errors.json"))
 
 
-def kerror(error_id: str, *props: object, errors: list[dict[str, Any]] | None = None) -> KuzzleError:
+def kerror(
+    error_id: str, *props: object, errors: list[dict[str, Any]] | None = None, result: Any = None
+) -> KuzzleError:
     """The catalog error ``error_id`` with its template filled by ``props``."""
-    return KuzzleError(catalog()[error_id], tuple(str(p) for p in props), errors=errors)
+    return KuzzleError(catalog()[error_id], tuple(str(p) for p in props), errors=errors, result=result)

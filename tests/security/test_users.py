@@ -197,6 +197,17 @@ async def test_mdelete_users(secserver: ServerProcess) -> None:
         )
         assert error["errors"][0]["id"] == "security.user.not_found"
         await fails(client, "getUser", "security.user.not_found", 404, _id=ids[2])
+        partial = await client.query(
+            {"controller": "security", "action": "mDeleteUsers", "body": {"ids": [ids[0], "missing"]}}
+        )
+        assert partial["status"] == 206
+        assert partial["result"] == []  # ids[0] was already gone: nothing deleted, reported beside the error
+        fresh = await new_user(client)
+        partial = await client.query(
+            {"controller": "security", "action": "mDeleteUsers", "body": {"ids": [fresh, "missing"]}}
+        )
+        assert partial["status"] == 206
+        assert partial["result"] == [fresh]
 
 
 async def test_user_rights_and_check_rights(secserver: ServerProcess) -> None:
