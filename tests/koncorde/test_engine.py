@@ -104,9 +104,28 @@ def test_in_filters_are_indexed_too(koncorde: Koncorde) -> None:
 def test_non_equality_conditions_are_shared(koncorde: Koncorde) -> None:
     for n in range(100):
         koncorde.register("i", "c", {"and": [{"equals": {"user": f"u{n}"}}, {"regexp": {"name": "^a"}}]})
-    koncorde.test("i", "c", {"user": "u1", "name": "abc"})
-    assert koncorde.stats.evaluated_conditions == 1
-    assert koncorde.stats.last_visited == 101  # one equality bucket, and the shared regexp's subfilters
+    assert koncorde.test("i", "c", {"user": "u1", "name": "abc"}) != []
+    # filed under their equality: one candidate, whose regexp (and equality) are evaluated once
+    assert koncorde.stats.last_visited == 1
+    assert koncorde.stats.evaluated_conditions <= 2
+
+
+def test_equality_narrows_before_other_conditions(koncorde: Koncorde) -> None:
+    rooms = [
+        koncorde.register("i", "c", {"and": [{"equals": {"user": f"u{n}"}}, {"range": {"age": {"gte": 0}}}]})
+        for n in range(10_000)
+    ]
+    assert koncorde.test("i", "c", {"user": "u42", "age": 3}) == [rooms[42]]
+    assert koncorde.stats.last_visited == 1
+    assert koncorde.test("i", "c", {"user": "u42", "age": -1}) == []
+    shared = [
+        koncorde.register("i", "c", {"and": [{"regexp": {"name": "^a"}}, {"range": {"age": {"gt": n}}}]})
+        for n in range(50)
+    ]
+    before = koncorde.stats.evaluated_conditions
+    assert sorted(koncorde.test("i", "c", {"name": "ab", "age": 10})) == sorted(shared[:10])
+    # the shared regexp once, each distinct range once: never once per (filter, condition) pair
+    assert koncorde.stats.evaluated_conditions - before <= 51
 
 
 # Property: the index agrees with a per-filter evaluation of the unnormalized tree.
