@@ -1,4 +1,9 @@
-"""Medians, the comparison table and the results file of ``bench/run``; no I/O except the final write."""
+"""Medians, ratios, the goal table and the results file of ``bench/run``; no I/O but the final write.
+
+A run is one load-generator pass: one target (``echo``, ``picows``, ``kserver-sqlite``,
+``kserver-mongodb``), one scenario, one connection count, one round. Rows are the medians over the
+rounds; every kserver row is compared with ``echo:now`` at the same connection count.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ import statistics
 import subprocess
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 BASELINE = "echo"
-GOAL_TARGET = "kserver"
+BASELINE_SCENARIO = "now"
+EMBEDDED = "kserver-sqlite"
 DISTURBED_BELOW = 0.9
 
 
@@ -27,20 +33,26 @@ class LoadgenResult(TypedDict):
     errors: int
     error_ids: dict[str, int]
     client_cpu: float
+    probe: NotRequired[dict[str, Any]]
+    by_frame: NotRequired[dict[str, dict[str, Any]]]
 
 
 class Run(TypedDict):
     round: int
     target: str
     scenario: str
+    connections: int
+    inflight: int
+    pinned: bool  # server (and its database) pinned to one core; else free on every core
     result: LoadgenResult
-    server_cpu: float | None
+    server_cpu: float | None  # kserver (all threads) plus its database server (FerretDB), in cores
     others_cpu: float | None  # the rest of the machine on the server's core (pinned runs only)
 
 
 class Summary(TypedDict):
     target: str
     scenario: str
+    connections: int
     runs: int
     frames_per_s: float
     p50_ms: float | None
@@ -53,20 +65,38 @@ class Summary(TypedDict):
     client_cpu: float
     others_cpu: float | None
     disturbed_rounds: int
+    probe_p99_ms: float | None
 
 
 class Ratio(TypedDict):
-    scenario: str
     target: str
+    scenario: str
+    connections: int
     ratio_of_medians: float
     per_round: list[float]
     cpu_normalized_ratio: float | None
-    goal: float | None
-    meets_goal: bool | None
-    meets_goal_per_cpu: bool | None
 
 
-def _median(values: list[float | None]) -> float | None:
+class Batch(TypedDict):
+    """One ``security:mUpsertUsers`` request of ``users`` users, timed by the client."""
+
+    round: int
+    target: str
+    phase: str  # "fresh" (every user is new) or "replay" (the same batch again: every user exists)
+    users: int
+    seconds: float
+    users_per_s: float
+    errors: int
+    failure: str | None  # the request itself failed (then errors = users): why
+
+
+class Goal(TypedDict):
+    goal: str
+    measured: str
+    ok: bool | None  # None: not measured in this run
+
+
+def median(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return round(statistics.median(present), 3) if present else None
 
@@ -78,18 +108,25 @@ def per_cpu(run: Run) -> float | None:
 
 
 def disturbed(run: Run) -> bool:
-    """Neither side had a full core: with hundreds of requests in flight one of them should have,
-    so a neighbour took the CPU and this round's frames/s understates the target."""
+    """Pinned, and neither side had a full core: a neighbour took the CPU, frames/s understates."""
     cpu = run["server_cpu"]
-    return cpu is not None and cpu < DISTURBED_BELOW and run["result"]["client_cpu"] < DISTURBED_BELOW
+    return (
+        run["pinned"]
+        and cpu is not None
+        and cpu < DISTURBED_BELOW
+        and run["result"]["client_cpu"] < DISTURBED_BELOW
+    )
+
+
+def _key(run: Run) -> tuple[str, str, int]:
+    return run["target"], run["scenario"], run["connections"]
 
 
 def summarize(runs: list[Run]) -> list[Summary]:
-    """One row per (target, scenario): the median of every figure over the rounds, errors summed."""
-    keys = list(dict.fromkeys((r["target"], r["scenario"]) for r in runs))
+    """One row per (target, scenario, connections): medians over the rounds, errors summed."""
     rows: list[Summary] = []
-    for target, scenario in keys:
-        group = [r for r in runs if r["target"] == target and r["scenario"] == scenario]
+    for target, scenario, connections in dict.fromkeys(_key(r) for r in runs):
+        group = [r for r in runs if _key(r) == (target, scenario, connections)]
         error_ids: dict[str, int] = {}
         for r in group:
             for error_id, n in r["result"]["error_ids"].items():
@@ -98,103 +135,204 @@ def summarize(runs: list[Run]) -> list[Summary]:
             Summary(
                 target=target,
                 scenario=scenario,
+                connections=connections,
                 runs=len(group),
-                frames_per_s=_median([r["result"]["frames_per_s"] for r in group]) or 0.0,
-                p50_ms=_median([r["result"]["p50_ms"] for r in group]),
-                p99_ms=_median([r["result"]["p99_ms"] for r in group]),
-                p999_ms=_median([r["result"]["p999_ms"] for r in group]),
+                frames_per_s=median([r["result"]["frames_per_s"] for r in group]) or 0.0,
+                p50_ms=median([r["result"]["p50_ms"] for r in group]),
+                p99_ms=median([r["result"]["p99_ms"] for r in group]),
+                p999_ms=median([r["result"]["p999_ms"] for r in group]),
                 errors=sum(r["result"]["errors"] for r in group),
                 error_ids=error_ids,
-                server_cpu=_median([r["server_cpu"] for r in group]),
-                frames_per_server_cpu_s=_median([per_cpu(r) for r in group]),
-                client_cpu=_median([r["result"]["client_cpu"] for r in group]) or 0.0,
-                others_cpu=_median([r.get("others_cpu") for r in group]),
+                server_cpu=median([r["server_cpu"] for r in group]),
+                frames_per_server_cpu_s=median([per_cpu(r) for r in group]),
+                client_cpu=median([r["result"]["client_cpu"] for r in group]) or 0.0,
+                others_cpu=median([r["others_cpu"] for r in group]),
                 disturbed_rounds=sum(disturbed(r) for r in group),
+                probe_p99_ms=median([r["result"].get("probe", {}).get("p99_ms") for r in group]),
             )
         )
     return rows
 
 
-def ratios(
-    runs: list[Run], rows: list[Summary], baseline_scenario: str, goals: dict[str, float]
-) -> list[Ratio]:
-    """Every non-baseline row against the echo baseline: ratio of medians, per round, and per CPU.
-
-    ``goals`` maps a scenario to its minimum ratio, for kserver rows only; other targets (picows)
-    and scenarios without a goal are shown for reference.
-    """
-    base = next((s for s in rows if s["target"] == BASELINE and s["scenario"] == baseline_scenario), None)
-    if base is None or not base["frames_per_s"]:
-        return []
-    base_by_round = {
-        r["round"]: r["result"]["frames_per_s"]
-        for r in runs
-        if r["target"] == BASELINE and r["scenario"] == baseline_scenario
-    }
+def ratios(runs: list[Run], rows: list[Summary]) -> list[Ratio]:
+    """Every non-baseline row over ``echo:now`` at the same connection count: of the medians, per
+    round, and per server CPU-second."""
     out: list[Ratio] = []
     for row in rows:
         if row["target"] == BASELINE:
             continue
+        base = find(rows, BASELINE, BASELINE_SCENARIO, row["connections"])
+        if base is None or not base["frames_per_s"]:
+            continue
+        base_by_round = {
+            r["round"]: r["result"]["frames_per_s"]
+            for r in runs
+            if _key(r) == (BASELINE, BASELINE_SCENARIO, row["connections"])
+        }
         per_round = [
             round(r["result"]["frames_per_s"] / base_by_round[r["round"]], 3)
             for r in runs
-            if r["target"] == row["target"]
-            and r["scenario"] == row["scenario"]
+            if _key(r) == (row["target"], row["scenario"], row["connections"])
             and base_by_round.get(r["round"])
         ]
-        ratio = round(row["frames_per_s"] / base["frames_per_s"], 3)
         row_cpu, base_cpu = row["frames_per_server_cpu_s"], base["frames_per_server_cpu_s"]
-        goal = goals.get(row["scenario"]) if row["target"] == GOAL_TARGET else None
-        cpu_ratio = round(row_cpu / base_cpu, 3) if row_cpu and base_cpu else None
         out.append(
             Ratio(
-                scenario=row["scenario"],
                 target=row["target"],
-                ratio_of_medians=ratio,
+                scenario=row["scenario"],
+                connections=row["connections"],
+                ratio_of_medians=round(row["frames_per_s"] / base["frames_per_s"], 3),
                 per_round=per_round,
-                cpu_normalized_ratio=cpu_ratio,
-                goal=goal,
-                meets_goal=None if goal is None else ratio >= goal,
-                meets_goal_per_cpu=None if goal is None or cpu_ratio is None else cpu_ratio >= goal,
+                cpu_normalized_ratio=round(row_cpu / base_cpu, 3) if row_cpu and base_cpu else None,
+            )
+        )
+    return out
+
+
+def find(rows: list[Summary], target: str, scenario: str, connections: int) -> Summary | None:
+    return next(
+        (
+            s
+            for s in rows
+            if s["target"] == target and s["scenario"] == scenario and s["connections"] == connections
+        ),
+        None,
+    )
+
+
+def find_ratio(ratio_rows: list[Ratio], target: str, scenario: str, connections: int) -> Ratio | None:
+    return next(
+        (
+            r
+            for r in ratio_rows
+            if r["target"] == target and r["scenario"] == scenario and r["connections"] == connections
+        ),
+        None,
+    )
+
+
+def _throughput_goal(
+    name: str, ratio_rows: list[Ratio], scenario: str, connections: int, minimum: float
+) -> tuple[Goal, Ratio | None]:
+    r = find_ratio(ratio_rows, EMBEDDED, scenario, connections)
+    if r is None:
+        return Goal(goal=name, measured="not measured", ok=None), None
+    cpu = _cell(r["cpu_normalized_ratio"], 3)
+    measured = f"{r['ratio_of_medians']:.3f} x echo (per server CPU {cpu})"
+    return Goal(goal=name, measured=measured, ok=r["ratio_of_medians"] >= minimum), r
+
+
+def goals(
+    rows: list[Summary],
+    ratio_rows: list[Ratio],
+    connections: int,
+    hash_rate: float | None,
+    hash_per_cpu: float | None,
+    storage: dict[str, Any] | None,
+) -> list[Goal]:
+    """The issue's goal table, judged at ``connections`` (the highest level: 64 in flight)."""
+    c = connections
+    out: list[Goal] = []
+    out.append(_throughput_goal(f"server:now >= 0.80 x echo ({c} conn)", ratio_rows, "now", c, 0.80)[0])
+    out.append(
+        _throughput_goal(f"authenticated getUser >= 0.60 x echo ({c} conn)", ratio_rows, "get", c, 0.60)[0]
+    )
+    for scenario in ("upsert-same", "upsert-new"):
+        name = f"{scenario} (no credentials, wait_for, {c} in flight, embedded) >= 0.40 x echo, p99 <= 25 ms"
+        goal, ratio = _throughput_goal(name, ratio_rows, scenario, c, 0.40)
+        row = find(rows, EMBEDDED, scenario, c)
+        if ratio is not None and row is not None:
+            p99 = row["p99_ms"]
+            goal["measured"] += f", p99 {_cell(p99)} ms"
+            goal["ok"] = bool(goal["ok"]) and p99 is not None and p99 <= 25
+        out.append(goal)
+    cred = find(rows, EMBEDDED, "upsert-cred", c)
+    name = (
+        f"upsert-cred ({c} conn, embedded) >= 0.85 x raw argon2 hashes/s (all cores), server:now p99 <= 10 ms"
+    )
+    if cred is None or not hash_rate:
+        out.append(Goal(goal=name, measured="not measured", ok=None))
+    else:
+        share = cred["frames_per_s"] / hash_rate
+        probe = cred["probe_p99_ms"]
+        cpu_share = (
+            cred["frames_per_server_cpu_s"] / hash_per_cpu
+            if cred["frames_per_server_cpu_s"] and hash_per_cpu
+            else None
+        )
+        out.append(
+            Goal(
+                goal=name,
+                measured=f"{cred['frames_per_s']:.1f}/s / {hash_rate:.1f} hashes/s = {share:.3f} "
+                f"(per CPU-second {_cell(cpu_share, 3)}), server:now p99 {_cell(probe)} ms",
+                ok=share >= 0.85 and probe is not None and probe <= 10,
+            )
+        )
+    name = "storage engine (upsert durable, group commit) >= 0.50 x raw SQLite group commit"
+    if storage is None:
+        out.append(Goal(goal=name, measured="not measured", ok=None))
+    else:
+        out.append(
+            Goal(
+                goal=name,
+                measured=f"{storage['engine_durable_ops_per_s']}/s / {storage['raw_grouped_ops_per_s']}/s "
+                f"= {storage['ratio']:.3f}",
+                ok=storage["ratio"] >= 0.5,
             )
         )
     return out
 
 
 def _verdict(ok: bool | None) -> str:
-    return "-" if ok is None else "OK" if ok else "BELOW GOAL"
+    return "not measured" if ok is None else "OK" if ok else "BELOW GOAL"
 
 
 def _cell(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def table(rows: list[Summary], ratio_rows: list[Ratio], baseline_scenario: str) -> str:
+def table(rows: list[Summary], ratio_rows: list[Ratio]) -> str:
     header = (
-        f"{'target':<9} {'scenario':<10} {'frames/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} "
-        f"{'errors':>6} {'srv cpu':>7} {'frames/cpu-s':>12} {'cli cpu':>7} {'others':>6} {'disturbed':>9}"
+        f"{'target':<16} {'scenario':<11} {'conn':>4} {'frames/s':>9} {'x echo':>6} {'x/cpu':>6} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} {'errors':>6} {'srv cpu':>7} {'frames/cpu-s':>12} "
+        f"{'cli cpu':>7} {'others':>6} {'disturbed':>9}"
     )
     lines = [header, "-" * len(header)]
     for s in rows:
+        r = find_ratio(ratio_rows, s["target"], s["scenario"], s["connections"])
         lines.append(
-            f"{s['target']:<9} {s['scenario']:<10} {s['frames_per_s']:>9.0f} {_cell(s['p50_ms']):>7} "
+            f"{s['target']:<16} {s['scenario']:<11} {s['connections']:>4} {s['frames_per_s']:>9.0f} "
+            f"{_cell(r['ratio_of_medians'] if r else None):>6} "
+            f"{_cell(r['cpu_normalized_ratio'] if r else None):>6} {_cell(s['p50_ms']):>7} "
             f"{_cell(s['p99_ms']):>7} {_cell(s['p999_ms']):>8} {s['errors']:>6} "
             f"{_cell(s['server_cpu']):>7} {_cell(s['frames_per_server_cpu_s'], 0):>12} "
             f"{_cell(s['client_cpu']):>7} {_cell(s['others_cpu']):>6} "
             f"{s['disturbed_rounds']:>5}/{s['runs']:<3}"
         )
-    lines.append("")
-    for r in ratio_rows:
-        verdict = verdict_cpu = ""
-        if r["goal"] is not None:
-            verdict = f" [goal >= {r['goal']:.2f}: {_verdict(r['meets_goal'])}]"
-            verdict_cpu = f" [{_verdict(r['meets_goal_per_cpu'])}]"
-        lines.append(
-            f"{r['target']}:{r['scenario']} / {BASELINE}:{baseline_scenario} = {r['ratio_of_medians']:.3f}"
-            f"{verdict}; per server CPU {_cell(r['cpu_normalized_ratio'], 3)}{verdict_cpu}; "
-            f"per round {r['per_round']}"
-        )
+        if s["errors"]:
+            lines.append(f"{'':<16}   errors: {s['error_ids']}")
     return "\n".join(lines)
+
+
+def batch_table(batches: list[Batch]) -> str:
+    lines = [f"{'target':<16} {'phase':<7} {'users':>6} {'seconds':>8} {'users/s':>8} {'errors':>6}"]
+    keys = dict.fromkeys((b["target"], b["phase"]) for b in batches)
+    for target, phase in keys:
+        group = [b for b in batches if b["target"] == target and b["phase"] == phase]
+        lines.append(
+            f"{target:<16} {phase:<7} {group[0]['users']:>6} "
+            f"{_cell(median([b['seconds'] for b in group])):>8} "
+            f"{_cell(median([b['users_per_s'] for b in group]), 0):>8} {sum(b['errors'] for b in group):>6}"
+        )
+    for b in batches:
+        if b["failure"]:
+            lines.append(f"  round {b['round']} {b['target']} {b['phase']} failed: {b['failure']}")
+    return "\n".join(lines)
+
+
+def goal_table(goal_rows: list[Goal]) -> str:
+    width = max(len(g["goal"]) for g in goal_rows)
+    return "\n".join(f"{g['goal']:<{width}}  {g['measured']}  [{_verdict(g['ok'])}]" for g in goal_rows)
 
 
 def _command(argv: list[str], cwd: Path | None = None) -> str | None:

@@ -1,0 +1,111 @@
+"""bench/report.py: medians per (target, scenario, connections), ratios per level, the goal table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.bench.modules import load
+
+report = load("report.py")
+Run = dict[str, Any]
+
+
+def run(
+    target: str,
+    scenario: str,
+    connections: int,
+    frames: int,
+    *,
+    round_no: int = 1,
+    p99: float = 1.0,
+    server_cpu: float | None = 1.0,
+    client_cpu: float = 0.5,
+    probe_p99: float | None = None,
+) -> Run:
+    result: dict[str, Any] = {
+        "frames_per_s": frames,
+        "p50_ms": p99 / 2,
+        "p99_ms": p99,
+        "p999_ms": p99 * 2,
+        "errors": 0,
+        "error_ids": {},
+        "client_cpu": client_cpu,
+    }
+    if probe_p99 is not None:
+        result["probe"] = {"p99_ms": probe_p99}
+    return dict(
+        round=round_no,
+        target=target,
+        scenario=scenario,
+        connections=connections,
+        inflight=1,
+        pinned=True,
+        result=result,
+        server_cpu=server_cpu,
+        others_cpu=0.0,
+    )
+
+
+def test_rows_are_medians_per_target_scenario_and_connections() -> None:
+    runs = [
+        run("echo", "now", 64, frames, round_no=i, p99=p99)
+        for i, (frames, p99) in enumerate([(100, 1.0), (300, 5.0), (200, 3.0)])
+    ]
+    runs.append(run("echo", "now", 1, 50))
+    rows = report.summarize(runs)
+    assert [(r["connections"], r["runs"], r["frames_per_s"], r["p99_ms"]) for r in rows] == [
+        (64, 3, 200, 3.0),
+        (1, 1, 50, 1.0),
+    ]
+
+
+def test_ratios_compare_with_echo_at_the_same_connection_count() -> None:
+    runs = [
+        run("echo", "now", 1, 100),
+        run("echo", "now", 64, 1000),
+        run("kserver-sqlite", "now", 1, 90, server_cpu=0.5),
+        run("kserver-sqlite", "now", 64, 400),
+    ]
+    rows = report.summarize(runs)
+    ratios = {(r["scenario"], r["connections"]): r for r in report.ratios(runs, rows)}
+    assert ratios["now", 1]["ratio_of_medians"] == 0.9
+    assert ratios["now", 1]["cpu_normalized_ratio"] == 1.8  # 180 vs 100 frames per CPU-second
+    assert ratios["now", 64]["ratio_of_medians"] == 0.4
+    assert ratios["now", 64]["per_round"] == [0.4]
+
+
+def test_a_round_where_neither_side_had_a_core_is_disturbed() -> None:
+    assert report.disturbed(run("echo", "now", 64, 1, server_cpu=0.5, client_cpu=0.5))
+    assert not report.disturbed(run("echo", "now", 64, 1, server_cpu=0.97, client_cpu=0.5))
+
+
+def _goals(runs: list[Run], hash_rate: float, storage: dict[str, Any] | None) -> list[dict[str, Any]]:
+    rows = report.summarize(runs)
+    goals: list[dict[str, Any]] = report.goals(
+        rows, report.ratios(runs, rows), 64, hash_rate, hash_rate, storage
+    )
+    return goals
+
+
+def test_goal_verdicts() -> None:
+    runs = [
+        run("echo", "now", 64, 1000),
+        run("kserver-sqlite", "now", 64, 800),  # 0.80: met
+        run("kserver-sqlite", "get", 64, 590),  # 0.59: below 0.60
+        run("kserver-sqlite", "upsert-same", 64, 500, p99=20.0),  # met
+        run("kserver-sqlite", "upsert-new", 64, 500, p99=30.0),  # ratio met, p99 too high
+        run("kserver-sqlite", "upsert-cred", 64, 90, probe_p99=8.0),  # 0.9 x 100 hashes/s
+    ]
+    storage = {"engine_durable_ops_per_s": 6000, "raw_grouped_ops_per_s": 10000, "ratio": 0.6}
+    verdicts = [g["ok"] for g in _goals(runs, 100.0, storage)]
+    assert verdicts == [True, False, True, False, True, True]
+
+
+def test_credential_goal_needs_the_probe_under_10_ms_and_unmeasured_goals_say_so() -> None:
+    runs = [run("echo", "now", 64, 1000), run("kserver-sqlite", "upsert-cred", 64, 95, probe_p99=12.0)]
+    goals = {g["goal"].split(" ")[0]: g for g in _goals(runs, 100.0, None)}
+    assert goals["upsert-cred"]["ok"] is False
+    assert "server:now p99 12.00 ms" in goals["upsert-cred"]["measured"]
+    assert goals["server:now"]["ok"] is None
+    assert goals["storage"]["ok"] is None
+    assert "not measured" in report.goal_table(list(goals.values()))
