@@ -75,11 +75,12 @@ async def test_deleted_user_tokens_die_at_once_and_are_purged(auth: AuthServices
     info = await auth.tokens.issue("ivy-id", 60_000)
     await auth.api_keys.create("ivy-id", "k", expires_in=None, key_id=None, creator="ivy-id", durable=True)
     assert (await gate.authenticate(_request(info.jwt), connection)).profile_ids == ("admin",)  # now cached
+    # What the users service does on deleteUser: the store write, then the event (same node).
     await engine.delete(USERS, "ivy-id", durable=True)
+    auth.on_user_event(UserEvent("delete", "ivy-id", None))
     with pytest.raises(KuzzleError) as error:
         await gate.authenticate(_request(info.jwt), connection)
     assert error.value.id == "security.token.invalid"
-    auth.on_user_event(UserEvent("delete", "ivy-id", None))
     for _ in range(100):
         if await engine.count(TOKENS, Eq("kuid", "ivy-id")) == 0:
             break
