@@ -59,3 +59,24 @@ async def test_concurrent_upserts_of_one_identity_through_both_nodes(nodes: list
                 "security", "searchUsers", body={"query": {"term": {"emails": email}}}
             )
             assert found["total"] == 1
+
+
+async def test_a_user_deleted_on_one_node_loses_access_on_the_other_within_a_second(
+    nodes: list[ServerProcess],
+) -> None:
+    credentials = {"local": {"username": "crossnode", "password": "a-long-password"}}
+    async with kclient(nodes[0].ws_url) as a, kclient(nodes[1].ws_url) as b:
+        body = {"content": {"profileIds": ["default"]}, "credentials": credentials}
+        await a.call("security", "createUser", _id="cross-del", body=body)
+        jwt = (await b.call("auth", "login", strategy="local", body=credentials["local"]))["jwt"]
+        assert (await b.call("auth", "getCurrentUser", jwt=jwt))["_id"] == "cross-del"
+        await a.call("security", "deleteUser", _id="cross-del")
+        deadline = asyncio.get_running_loop().time() + 2.5  # the gate's user and token caches: 1 s each
+        while True:
+            reply = await b.query({"controller": "auth", "action": "getCurrentUser", "jwt": jwt})
+            if reply["error"] is not None:
+                # the gate refuses the token, or (its cache not yet expired) the action finds no user
+                assert reply["error"]["id"] in ("security.token.invalid", "security.user.not_found")
+                break
+            assert asyncio.get_running_loop().time() < deadline, "node B still accepts a deleted user's token"
+            await asyncio.sleep(0.1)
