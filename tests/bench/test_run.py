@@ -23,13 +23,13 @@ def test_quick_profile_is_one_short_round(bench_run: ModuleType) -> None:
     assert (full.rounds, full.batch, full.levels) == (5, 10_000, [1, 64])
 
 
-def test_unknown_names_and_an_empty_batch_are_refused(bench_run: ModuleType) -> None:
-    for argv in (["--scenarios", "nope"], ["--engines", "postgres"], ["--batch", "0"]):
+def test_unknown_names_and_a_negative_batch_are_refused(bench_run: ModuleType) -> None:
+    for argv in (["--scenarios", "nope"], ["--engines", "postgres"], ["--batch", "-1"]):
         with pytest.raises(SystemExit):
             bench_run.parse_args(argv)
 
 
-def test_ids_stay_new_across_levels_and_keyspaces_stay_within_the_batch(bench_run: ModuleType) -> None:
+def test_ids_stay_new_across_levels_and_keyspaces_stay_within_the_seeded_users(bench_run: ModuleType) -> None:
     new = bench_run.loadgen_argv(bench_run.SCENARIOS["upsert-new"], 16, 10_000)
     assert json.loads(new[new.index("--frame") + 1])["_id"] == "new-16-{{n}}"
     get = bench_run.loadgen_argv(bench_run.SCENARIOS["get"], 1, 300)
