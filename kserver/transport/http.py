@@ -21,7 +21,14 @@ from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.context import Connection
 from kserver.wire.envelope import frame_error_envelope
 from kserver.wire.http_routes import RouteTable
-from kserver.wire.request import FrameError, Request, new_request_id, request_from_object
+from kserver.wire.request import (
+    MAX_DEPTH,
+    FrameError,
+    Request,
+    new_request_id,
+    request_from_object,
+    too_deep,
+)
 
 ALLOW_METHODS = b"GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
 ALLOW_HEADERS = (
@@ -111,8 +118,8 @@ class HttpEndpoint:
                 volatile = orjson.loads(raw_volatile)
             except orjson.JSONDecodeError:
                 raise kerror("network.http.volatile_parse_failed", raw_volatile) from None
-            if not isinstance(volatile, dict):
-                raise kerror("network.http.volatile_parse_failed", raw_volatile)
+            if not isinstance(volatile, dict) or too_deep(volatile):
+                raise kerror("network.http.volatile_parse_failed", raw_volatile[:200])
         controller = args.pop("controller", route.controller)
         action = args.pop("action", route.action)
         frame: dict[str, Any] = {
@@ -154,9 +161,12 @@ class HttpEndpoint:
             raise kerror("network.http.unsupported_charset", charset)
         if mime in ("application/json", "", "text/plain"):
             try:
-                return orjson.loads(raw)
+                parsed = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
                 raise kerror("network.http.body_parse_failed", exc.msg) from None
+            if len(raw) >= 2 * MAX_DEPTH and too_deep(parsed):
+                raise kerror("api.assert.invalid_argument", "body", f"at most {MAX_DEPTH} levels of nesting")
+            return parsed
         if mime == "application/x-www-form-urlencoded":
             return dict(parse_qsl(raw.decode(), keep_blank_values=True))
         raise kerror("network.http.unsupported_content", mime)

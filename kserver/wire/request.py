@@ -242,6 +242,30 @@ def request_from_object(data: Any, protocol: Protocol) -> Request:
     return Request(controller, action, request_id, protocol, jwt or None, volatile, body, args)
 
 
+MAX_DEPTH = 128
+"""Deepest nesting a request may have. orjson reads 1024 levels but writes only 254, so a deeper
+request could be stored (or echoed) and never read back; refusing it up front keeps every reply
+and every stored document writable."""
+
+_DEPTH_CHECK_FROM = 2 * MAX_DEPTH  # a text shorter than this cannot nest deeper than MAX_DEPTH
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests objects/arrays more than ``limit`` levels deep."""
+    level = [value]
+    for _ in range(limit):
+        children: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                children.extend(item.values())
+            elif isinstance(item, list):
+                children.extend(item)
+        if not children:
+            return False
+        level = children
+    return any(isinstance(item, dict | list) for item in level)
+
+
 def parse_frame(raw: str | bytes, protocol: Protocol = "websocket") -> Request:
     """Decode a JSON frame into a Request; raises FrameError with a catalog error."""
     try:
@@ -249,4 +273,8 @@ def parse_frame(raw: str | bytes, protocol: Protocol = "websocket") -> Request:
     except orjson.JSONDecodeError as exc:
         error = kerror("network.websocket.unexpected_error", f"Invalid JSON frame: {exc.msg}")
         raise FrameError(error, None) from None
+    if len(raw) >= _DEPTH_CHECK_FROM and too_deep(data):
+        request_id = data.get("requestId") if isinstance(data, dict) else None
+        error = kerror("api.assert.invalid_argument", "request", f"at most {MAX_DEPTH} levels of nesting")
+        raise FrameError(error, request_id if isinstance(request_id, str) else None, None)
     return request_from_object(data, protocol)

@@ -118,8 +118,8 @@ def nested(depth: int) -> str:
 
 
 async def test_json_depth(tmp_path: Path) -> None:
-    """orjson parses at most 1024 levels and writes at most 254: deeper frames get a 400, and
-    replies that would echo more than 254 levels (volatile) get a 500 envelope, never silence."""
+    """orjson parses at most 1024 levels and writes at most 254: frames deeper than the server's
+    MAX_DEPTH (128) get a 400 before any action runs, so nothing too deep is stored or echoed."""
     with running_server(tmp_path) as server:
         async with kclient(server.ws_url) as client:
             too_deep = now_frame("d1", nested(1100))
@@ -129,16 +129,30 @@ async def test_json_depth(tmp_path: Path) -> None:
             assert "depth" in error["message"]
             echo = now_frame("d2", nested(300))
             reply = await client.send_raw(echo, expect_room="d2")
-            assert (reply["status"], reply["error"]["id"]) == (500, "core.fatal.unexpected_error")
-            fine = now_frame("d3", nested(200))
+            assert (reply["status"], reply["error"]["id"]) == (400, "api.assert.invalid_argument")
+            deep_user = {
+                "controller": "security",
+                "action": "upsertUser",
+                "_id": "deep",
+                "requestId": "d4",
+                "body": {"content": {"profileIds": ["default"], "x": orjson.loads(nested(200))}},
+            }
+            reply = await client.send_raw(orjson.dumps(deep_user).decode(), expect_room="d4")
+            assert (reply["status"], reply["error"]["id"]) == (400, "api.assert.invalid_argument")
+            missing = await client.query({"controller": "security", "action": "getUser", "_id": "deep"})
+            assert missing["error"]["id"] == "security.user.not_found"  # nothing unreadable was stored
+            fine = now_frame("d3", nested(100))
             assert (await client.send_raw(fine, expect_room="d3"))["status"] == 200
         async with httpx.AsyncClient(base_url=server.http_url) as http:
             response = await http.post("/_query", content=nested(1100))
             assert response.status_code == 400
             assert response.json()["error"]["id"] == "network.http.body_parse_failed"
             deep_volatile = await http.get("/_now", headers={"X-Kuzzle-Volatile": nested(300)})
-            assert deep_volatile.status_code == 500
-            assert deep_volatile.json()["error"]["id"] == "core.fatal.unexpected_error"
+            assert deep_volatile.status_code == 400
+            assert deep_volatile.json()["error"]["id"] == "network.http.volatile_parse_failed"
+            deep_body = await http.post("/_query", content=now_frame("h1", nested(300)))
+            assert deep_body.status_code == 400
+            assert deep_body.json()["error"]["id"] == "api.assert.invalid_argument"
         assert "Traceback" not in server.log()
 
 
