@@ -1,8 +1,10 @@
 """A bounded outgoing queue for one WebSocket: replies and notifications wait here while the
 client does not read, within a byte and a frame budget; past it the connection is dropped.
 
-One writer task per connection drains the queue (started when a frame arrives, gone when the
-queue is empty), so pushing never creates a task per frame and never waits.
+A frame is written at once, on the caller's stack, when the socket is writable (the common
+case: no task, no queue). When it is not, a single writer for the connection drains the queue
+(started when a frame arrives, gone when the queue is empty), so pushing never creates a task
+per frame and never waits. Nothing is allocated for an idle connection beyond this object.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import logging
 from collections import deque
 
+from kserver.transport import eager
 from kserver.transport.asgi_types import Send
 from kserver.transport.limits import ABORT_EXTENSION
 
@@ -30,10 +33,10 @@ class Outbox:
         self.pending_bytes = 0
         self.open = True
         self.overflowed = False
+        self._writing = False
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Future[None] | None = None
-        self._empty = asyncio.Event()
-        self._empty.set()
+        self._flushed: asyncio.Future[None] | None = None  # made by whoever waits for the flush
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -51,9 +54,9 @@ class Outbox:
             return
         self._queue.append(text)
         self.pending_bytes += size
-        self._empty.clear()
-        if self._writer is None:
-            self._writer = asyncio.ensure_future(self._write())
+        if not self._writing:
+            self._writing = True
+            self._writer = eager.start(self._write())
 
     async def _write(self) -> None:
         queue = self._queue
@@ -67,8 +70,14 @@ class Outbox:
             queue.clear()
             self.pending_bytes = 0
         finally:
+            self._writing = False
             self._writer = None
-            self._empty.set()
+            self._set_flushed()
+
+    def _set_flushed(self) -> None:
+        flushed = self._flushed
+        if flushed is not None and not flushed.done():
+            flushed.set_result(None)
 
     def _overflow(self) -> None:
         log.warning(
@@ -80,7 +89,7 @@ class Outbox:
         self.overflowed = True
         self._queue.clear()
         self.pending_bytes = 0
-        self._empty.set()
+        self._set_flushed()
         if self.can_abort:
             # A close frame cannot get through a full socket buffer: drop the connection.
             self._closer = asyncio.ensure_future(self._send({"type": ABORT_EXTENSION}))
@@ -94,7 +103,7 @@ class Outbox:
             return
         self.open = False
         try:
-            await asyncio.wait_for(self._empty.wait(), timeout)
+            await asyncio.wait_for(self.flushed(), timeout)
             await asyncio.wait_for(self._quiet_close(code), timeout)
         except TimeoutError:
             if self.can_abort:
@@ -105,4 +114,9 @@ class Outbox:
             await self._send({"type": "websocket.close", "code": code})
 
     async def flushed(self) -> None:
-        await self._empty.wait()
+        """Return once nothing is queued or being written."""
+        if not self._writing:
+            return
+        if self._flushed is None or self._flushed.done():
+            self._flushed = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._flushed)

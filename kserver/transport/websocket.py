@@ -11,13 +11,13 @@ queue passes ``ws_send_queue_bytes``/``ws_send_queue_messages``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kserver.router import Router
+from kserver.transport import eager
 from kserver.transport.asgi_types import Receive, Scope, Send
 from kserver.transport.limits import (
     ABORT_EXTENSION,
@@ -69,8 +69,9 @@ class WebSocketSession:
         self.closed = False
         self.shutting_down = False
         self._in_flight = 0
-        self._slot_free = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Created only when needed: an idle connection should cost as little memory as possible.
+        self._slot_free: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Task[None]] | None = None
 
     async def run(self, receive: Receive) -> None:
         while True:
@@ -90,8 +91,9 @@ class WebSocketSession:
                     continue
             self._on_text(text)
             if self._in_flight >= self.max_in_flight:
-                self._slot_free.clear()
-                await self._slot_free.wait()
+                self._slot_free = asyncio.get_running_loop().create_future()
+                await self._slot_free
+                self._slot_free = None
         self.closed = True
 
     def _on_text(self, text: str) -> None:
@@ -117,14 +119,12 @@ class WebSocketSession:
         # Run the request eagerly: most finish without ever waiting (server:now, cached rights),
         # and a task per request would cost more than the request itself. One that does wait
         # is handed, suspended, to a task that drives it to the end.
-        handling = self._handle(request)
-        try:
-            awaited = handling.send(None)
-        except StopIteration:
-            return
-        task = asyncio.ensure_future(_drive(handling, awaited))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = eager.start(self._handle(request))
+        if task is not None:
+            if self._tasks is None:
+                self._tasks = set()
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, request: Request) -> None:
         try:
@@ -134,8 +134,9 @@ class WebSocketSession:
             self.outbox.put(encode_envelope(body).decode())
         finally:
             self._in_flight -= 1
-            if self._in_flight < self.max_in_flight:
-                self._slot_free.set()
+            slot_free = self._slot_free
+            if slot_free is not None and not slot_free.done() and self._in_flight < self.max_in_flight:
+                slot_free.set_result(None)
 
     def _reply_frame_error(self, error: Any, request_id: str | None, frame: Any = None) -> None:
         payload = frame_error_envelope(error, self.router.node, request_id, frame)
@@ -160,26 +161,6 @@ class WebSocketSession:
         """Wait for the requests still running, then for their replies to be written."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
-async def _drive(coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
-    """Finish ``coroutine``, started by hand and now suspended on ``awaited`` (what asyncio's Task does).
-
-    A coroutine suspends on an asyncio future (which it re-reads, result or error,
-    when resumed) or on a bare ``yield`` (``asyncio.sleep(0)``).
-    """
-    while True:
-        if awaited is None:
-            await asyncio.sleep(0)
-        else:
-            awaited._asyncio_future_blocking = False
-            # the coroutine reads the outcome (result, error, cancellation) when resumed
-            with contextlib.suppress(BaseException):
-                await awaited
-        try:
-            awaited = coroutine.send(None)
-        except StopIteration:
-            return
 
 
 async def serve_websocket(

@@ -1,0 +1,44 @@
+"""Run a coroutine eagerly: on the caller's stack until it first waits, as a task only after.
+
+Most requests and most sends finish without ever waiting (the socket is writable,
+the rights are cached): a task each would cost more than the work itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any
+
+
+def start(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+    """Run ``coroutine`` until it finishes (None) or waits (a task that drives it to the end).
+
+    An exception it raises before waiting propagates to the caller.
+    """
+    try:
+        awaited = coroutine.send(None)
+    except StopIteration:
+        return None
+    return asyncio.ensure_future(_drive(coroutine, awaited))
+
+
+async def _drive(coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
+    """Finish ``coroutine``, started by hand and now suspended on ``awaited`` (what asyncio's Task does).
+
+    A coroutine suspends on an asyncio future (which it re-reads, result or error,
+    when resumed) or on a bare ``yield`` (``asyncio.sleep(0)``).
+    """
+    while True:
+        if awaited is None:
+            await asyncio.sleep(0)
+        else:
+            awaited._asyncio_future_blocking = False
+            # the coroutine reads the outcome (result, error, cancellation) when resumed
+            with contextlib.suppress(BaseException):
+                await awaited
+        try:
+            awaited = coroutine.send(None)
+        except StopIteration:
+            return
