@@ -90,6 +90,10 @@ def uvicorn_config(settings: Settings, app: KServerASGI) -> uvicorn.Config:
         log_level=settings.log_level,
         access_log=False,
         server_header=False,
+        # No X-Forwarded-* rewriting: it would let any client choose the address that login
+        # throttling and per-address connection caps count, and it costs a middleware frame
+        # on every request and every connection.
+        proxy_headers=False,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace)),
     )
 

@@ -24,12 +24,27 @@ log = logging.getLogger("kserver.websocket")
 class Outbox:
     """Frames for one client. ``put`` never blocks; ``close`` flushes then sends a close frame."""
 
+    __slots__ = (
+        "_closer",
+        "_flushed",
+        "_queue",
+        "_send",
+        "_writer",
+        "_writing",
+        "can_abort",
+        "max_bytes",
+        "max_messages",
+        "open",
+        "overflowed",
+        "pending_bytes",
+    )
+
     def __init__(self, send: Send, *, max_bytes: int, max_messages: int, can_abort: bool) -> None:
         self._send = send
         self.max_bytes = max_bytes
         self.max_messages = max_messages
         self.can_abort = can_abort
-        self._queue: deque[str] = deque()
+        self._queue: deque[str] | None = None  # frames behind the one being written; made on demand
         self.pending_bytes = 0
         self.open = True
         self.overflowed = False
@@ -39,37 +54,42 @@ class Outbox:
         self._flushed: asyncio.Future[None] | None = None  # made by whoever waits for the flush
 
     def __len__(self) -> int:
-        return len(self._queue)
+        """Frames not yet written: the one being written and those queued behind it."""
+        return (len(self._queue) if self._queue else 0) + (1 if self._writing else 0)
 
     def put(self, text: str) -> None:
         """Queue a frame; on overflow drop everything and the connection (the frame is lost)."""
         if not self.open:
             return
         size = len(text)
-        # The first frame always fits, however big: the budget bounds what piles up behind it.
-        if self._queue and (
-            self.pending_bytes + size > self.max_bytes or len(self._queue) >= self.max_messages
-        ):
+        if not self._writing:  # nothing pending: write it now (the first frame fits, however big)
+            self._writing = True
+            self.pending_bytes = size
+            self._writer = eager.start(self._write(text))
+            return
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+        if self.pending_bytes + size > self.max_bytes or len(queue) + 1 >= self.max_messages:
             self._overflow()
             return
-        self._queue.append(text)
+        queue.append(text)
         self.pending_bytes += size
-        if not self._writing:
-            self._writing = True
-            self._writer = eager.start(self._write())
 
-    async def _write(self) -> None:
-        queue = self._queue
+    async def _write(self, first: str) -> None:
         try:
-            while queue:
+            await self._send({"type": "websocket.send", "text": first})
+            self.pending_bytes -= len(first)
+            while self._queue:
+                queue = self._queue
                 await self._send({"type": "websocket.send", "text": queue[0]})
                 if queue:  # emptied meanwhile by an overflow
                     self.pending_bytes -= len(queue.popleft())
         except Exception:  # the client went away: nothing left to tell it
             self.open = False
-            queue.clear()
-            self.pending_bytes = 0
         finally:
+            self._queue = None
+            self.pending_bytes = 0
             self._writing = False
             self._writer = None
             self._set_flushed()
@@ -82,12 +102,13 @@ class Outbox:
     def _overflow(self) -> None:
         log.warning(
             "websocket client not reading: %d frames, %d bytes queued; disconnecting",
-            len(self._queue),
+            len(self),
             self.pending_bytes,
         )
         self.open = False
         self.overflowed = True
-        self._queue.clear()
+        if self._queue is not None:
+            self._queue.clear()
         self.pending_bytes = 0
         self._set_flushed()
         if self.can_abort:

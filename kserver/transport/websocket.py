@@ -43,6 +43,21 @@ CLOSE_TIMEOUT = 5.0
 class WebSocketSession:
     """One accepted WebSocket connection and its in-flight requests."""
 
+    # slots: thousands of idle connections each carry one of these
+    __slots__ = (
+        "_in_flight",
+        "_slot_free",
+        "_tasks",
+        "closed",
+        "connection",
+        "last_seen",
+        "max_in_flight",
+        "max_size",
+        "outbox",
+        "router",
+        "shutting_down",
+    )
+
     def __init__(
         self,
         router: Router,
