@@ -19,10 +19,12 @@ from tests.server_process import free_port
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 LOADGEN = BENCH / "loadgen" / "loadgen.js"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (BENCH / "loadgen" / "node_modules" / "ws").is_dir(),
-    reason="needs node and `npm ci` in bench/loadgen",
-)
+
+@pytest.fixture(autouse=True, scope="module")
+def _loadgen_installed() -> None:
+    """tests/run installs the load generator (`npm ci` in bench/loadgen); its absence is an error."""
+    if shutil.which("node") is None or not (BENCH / "loadgen" / "node_modules" / "ws").is_dir():
+        raise RuntimeError("the load generator needs node and `npm ci` in bench/loadgen (tests/run does it)")
 
 
 @pytest.fixture(scope="module")
