@@ -127,7 +127,7 @@ class HttpEndpoint:
             "controller": controller if isinstance(controller, str) else route.controller,
             "action": action if isinstance(action, str) else route.action,
             "requestId": request_id,
-            "jwt": _bearer(headers),
+            "jwt": _credentials(headers),
             "volatile": volatile,
             "body": body,
         }
@@ -269,6 +269,27 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {
         name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])
     }
+
+
+def _credentials(headers: dict[str, str]) -> str | None:
+    """The request's token: ``Authorization: Bearer``, or the ``authToken`` cookie that
+    ``auth:login`` with ``cookieAuth`` set (Kuzzle's cookie mode); both at once is an error."""
+    bearer = _bearer(headers)
+    cookie = _auth_cookie(headers.get("cookie"))
+    if cookie is not None and bearer is not None:
+        raise kerror("security.token.verification_error", "both an authToken cookie and a jwt were sent")
+    return bearer if bearer is not None else cookie
+
+
+def _auth_cookie(header: str | None) -> str | None:
+    if not header:
+        return None
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "authToken":
+            value = value.strip()
+            return None if value in ("", "null") else value
+    return None
 
 
 def _bearer(headers: dict[str, str]) -> str | None:

@@ -88,8 +88,15 @@ async def test_cookie_auth_over_http(server: ServerProcess, recorder: Recorder) 
         assert "Path=/" in cookie
         token = cookie.split(";")[0].split("=", 1)[1]
         assert (await client.result("POST", "/_checkToken", json={"token": token}))["valid"] is True
-        out = await client.request("POST", "/_logout?cookieAuth", jwt=token)
+        # later requests authenticate with the cookie alone, as a browser sends it
+        jar = {"Cookie": f"authToken={token}"}
+        assert (await client.result("GET", "/_me", headers=jar))["_id"] == "bob-id"
+        both = await client.request("GET", "/_me", headers=jar, jwt=token)
+        assert both.json()["error"]["id"] == "security.token.verification_error"
+        out = await client.request("POST", "/_logout?cookieAuth", headers=jar)
         assert out.headers["set-cookie"].startswith("authToken=null")
+        after = await client.request("GET", "/_me", headers=jar)
+        assert after.json()["error"]["id"] == "security.token.invalid"
 
 
 async def test_unknown_user_and_wrong_password_are_indistinguishable(
