@@ -315,18 +315,26 @@ def table(rows: list[Summary], ratio_rows: list[Ratio]) -> str:
 
 
 def batch_table(batches: list[Batch]) -> str:
-    lines = [f"{'target':<16} {'phase':<7} {'users':>6} {'seconds':>8} {'users/s':>8} {'errors':>6}"]
+    """Medians over the requests that succeeded; ``failed`` counts the ones that did not."""
+    lines = [
+        f"{'target':<16} {'phase':<7} {'users':>6} {'seconds':>8} {'users/s':>8} {'errors':>6} {'failed':>6}"
+    ]
     keys = dict.fromkeys((b["target"], b["phase"]) for b in batches)
     for target, phase in keys:
         group = [b for b in batches if b["target"] == target and b["phase"] == phase]
+        done = [b for b in group if not b["failure"]]
         lines.append(
             f"{target:<16} {phase:<7} {group[0]['users']:>6} "
-            f"{_cell(median([b['seconds'] for b in group])):>8} "
-            f"{_cell(median([b['users_per_s'] for b in group]), 0):>8} {sum(b['errors'] for b in group):>6}"
+            f"{_cell(median([b['seconds'] for b in done])):>8} "
+            f"{_cell(median([b['users_per_s'] for b in done]), 0):>8} "
+            f"{sum(b['errors'] for b in done):>6} {len(group) - len(done):>3}/{len(group):<2}"
         )
     for b in batches:
         if b["failure"]:
-            lines.append(f"  round {b['round']} {b['target']} {b['phase']} failed: {b['failure']}")
+            lines.append(
+                f"  round {b['round']} {b['target']} {b['phase']} failed after {b['seconds']:.1f} s: "
+                f"{b['failure']}"
+            )
     return "\n".join(lines)
 
 
@@ -382,3 +390,32 @@ def write_results(path: Path, document: dict[str, Any]) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
     tmp.replace(path)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m bench.report bench/results/<date>.json``: print a results file's tables again."""
+    document = json.loads(Path(argv[0]).read_text())
+    settings = document["settings"]
+    print(
+        f"{settings['profile']} profile: {settings['rounds']} rounds, {settings['warmup_s']} s warm-up + "
+        f"{settings['duration_s']} s measured per run, {settings['inflight']} in flight per connection; "
+        f"commit {document['commit']}; MongoDB engine: {document['mongodb_server']}"
+    )
+    print(table(document["summary"], document["ratios"]))
+    if document["batches"]:
+        print("\nsecurity:mUpsertUsers, one request (fresh store, then the same request replayed)")
+        print(batch_table(document["batches"]))
+    argon2 = document["argon2_raw"]
+    if argon2["hashes_per_s"]:
+        print(
+            f"\nraw argon2id (all cores): {argon2['hashes_per_s']:.1f} hashes/s, "
+            f"{argon2['hashes_per_cpu_s']:.1f} per CPU-second"
+        )
+    print("\nGoals (kserver on the embedded engine):")
+    print(goal_table(document["goals"]))
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

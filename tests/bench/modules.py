@@ -1,5 +1,4 @@
-"""Load bench/ scripts by path, as ``bench/run`` does (bench/ is a directory of scripts, not a
-package: importing ``bench.report`` would make mypy see bench/report.py under two names)."""
+"""Load ``bench/run`` (a script without the .py suffix) as a module."""
 
 from __future__ import annotations
 

@@ -8,9 +8,7 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="the chart needs the bench extra (matplotlib)")
 
-from tests.bench.modules import load
-
-chart = load("chart.py")
+from bench import chart
 
 
 def test_chart_is_a_png(tmp_path: Path) -> None:

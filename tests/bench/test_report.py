@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bench.modules import load
-
-report = load("report.py")
-Run = dict[str, Any]
+from bench import report
 
 
 def run(
@@ -21,8 +18,8 @@ def run(
     server_cpu: float | None = 1.0,
     client_cpu: float = 0.5,
     probe_p99: float | None = None,
-) -> Run:
-    result: dict[str, Any] = {
+) -> report.Run:
+    result: report.LoadgenResult = {
         "frames_per_s": frames,
         "p50_ms": p99 / 2,
         "p99_ms": p99,
@@ -33,7 +30,7 @@ def run(
     }
     if probe_p99 is not None:
         result["probe"] = {"p99_ms": probe_p99}
-    return dict(
+    return report.Run(
         round=round_no,
         target=target,
         scenario=scenario,
@@ -79,12 +76,9 @@ def test_a_round_where_neither_side_had_a_core_is_disturbed() -> None:
     assert not report.disturbed(run("echo", "now", 64, 1, server_cpu=0.97, client_cpu=0.5))
 
 
-def _goals(runs: list[Run], hash_rate: float, storage: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _goals(runs: list[report.Run], hash_rate: float, storage: dict[str, Any] | None) -> list[report.Goal]:
     rows = report.summarize(runs)
-    goals: list[dict[str, Any]] = report.goals(
-        rows, report.ratios(runs, rows), 64, hash_rate, hash_rate, storage
-    )
-    return goals
+    return report.goals(rows, report.ratios(runs, rows), 64, hash_rate, hash_rate, storage)
 
 
 def test_goal_verdicts() -> None:
@@ -109,3 +103,23 @@ def test_credential_goal_needs_the_probe_under_10_ms_and_unmeasured_goals_say_so
     assert goals["server:now"]["ok"] is None
     assert goals["storage"]["ok"] is None
     assert "not measured" in report.goal_table(list(goals.values()))
+
+
+def test_batch_figures_are_medians_of_the_requests_that_succeeded() -> None:
+    def batch(round_no: int, seconds: float, failure: str | None) -> report.Batch:
+        users = 0 if failure is None else 100
+        return report.Batch(
+            round=round_no,
+            target="kserver-mongodb",
+            phase="fresh",
+            users=100,
+            seconds=seconds,
+            users_per_s=100 / seconds,
+            errors=users,
+            failure=failure,
+        )
+
+    text = report.batch_table([batch(1, 2.0, None), batch(2, 30.0, "not connected"), batch(3, 4.0, None)])
+    row = text.splitlines()[1].split()
+    assert row[3:] == ["3.00", "38", "0", "1/3"]  # medians of 2 s, 4 s and 50, 25 users/s; 1 of 3 failed
+    assert "round 2 kserver-mongodb fresh failed after 30.0 s: not connected" in text
