@@ -11,8 +11,9 @@ the same address. Why this rather than uvicorn's ``workers=N`` supervisor:
   find the app again behind uvicorn's middleware; here a worker gets the frozen ``Settings`` by
   pickling and runs exactly the code path of ``--workers 1``;
 - with one socket per worker the kernel spreads new connections evenly over the workers (by
-  4-tuple hash), instead of all of them racing on one shared accept queue, where the least-loaded
-  process tends to win most connections.
+  4-tuple hash), instead of all of them racing on one shared accept queue, where whichever
+  process wakes first wins and the spread is uneven. The cost: connections still queued on a
+  worker that dies are reset.
 
 The supervisor forwards SIGTERM/SIGINT to the workers as SIGTERM (graceful), waits for them and
 exits 0 when they all exited 0. A worker that dies on its own is restarted, unless it died within
