@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kserver.services.collections import PROFILES, USERS, identity_path, public_source
+from kserver.services.collections import USERS, identity_path, public_source
 from kserver.services.names import human_name
 from kserver.services.strategy import Strategies
 from kserver.services.user_events import UserEvent, UserEvents
@@ -98,10 +98,12 @@ class UserUpserts:
         strategies: Callable[[], Strategies],
         identity_keys: Sequence[str],
         events: UserEvents,
+        require_profiles: Callable[[Sequence[str]], Awaitable[None]],
         *,
         batch_concurrency: int = 64,
     ) -> None:
         self.engine = engine
+        self._require_profiles = require_profiles  # raises security.profile.not_found (a cached read)
         self._strategies = strategies
         self.identity_keys = tuple(identity_keys)
         self.events = events
@@ -125,7 +127,7 @@ class UserUpserts:
         (no _id and no identity key), services.storage.too_many_changes (conflicts
         outlasted ``retries``).
         """
-        await self._check_profiles(item.content["profileIds"])
+        await self._require_profiles(item.content["profileIds"])
         strategies = self._strategies()
         for name in item.credentials:
             strategies.get(name)
@@ -286,12 +288,6 @@ class UserUpserts:
             key = conflict.path[len("content.") :]
             return kerror("security.user.identity_taken", key, str(conflict.value))
         return None  # a concurrent creation of the same identity: resolve again
-
-    async def _check_profiles(self, profile_ids: list[str]) -> None:
-        found = {doc.id for doc in await self.engine.mget(PROFILES, profile_ids)}
-        for profile_id in profile_ids:
-            if profile_id not in found:
-                raise kerror("security.profile.not_found", profile_id)
 
 
 def _public_item(raw: Any) -> Any:
