@@ -91,9 +91,9 @@ class Router:
         except KuzzleError as error:
             metrics.failed_requests += 1
             return Outcome(envelope(request, self.node, result=error.result, error=error))
-        except StorageUnavailable:
+        except StorageUnavailable as exc:
             metrics.failed_requests += 1
-            log.warning("storage unavailable during %s:%s", request.controller, request.action)
+            log.warning("storage unavailable during %s:%s: %s", request.controller, request.action, exc)
             return Outcome(envelope(request, self.node, error=kerror("services.storage.not_connected")))
         except StorageError as exc:
             metrics.failed_requests += 1
