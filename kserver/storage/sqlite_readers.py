@@ -4,23 +4,23 @@ In WAL mode a reader that is not inside a transaction starts a new snapshot at
 each statement, so it sees every write committed before it: an acknowledged
 write is always visible to the next read.
 
-Reads are queued; a reader thread takes everything queued (up to ``batch_max``),
-runs it, and hands all the results back to the event loop at once: one thread
-wake-up and one loop wake-up per batch, not per read, which is what an executor
-per call costs (a self-pipe write and a loop iteration each).
+Reads are queued (a loop iteration's worth at a time, see ``handoff``); a
+reader thread takes everything queued (up to ``batch_max``), runs it, and hands
+all the results back to the event loop at once: one thread wake-up and one
+loop wake-up per batch, not per read, which is what an executor per call costs
+(a self-pipe write and a loop iteration each).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import queue
 import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from kserver.storage.handoff import Handoff, hand_back
 from kserver.storage.port import StorageUnavailable
 
 T = TypeVar("T")
@@ -33,6 +33,12 @@ class _Read:
     loop: asyncio.AbstractEventLoop
     result: Any = None
     error: BaseException | None = None
+
+
+def _reject(reads: list[_Read], error: BaseException) -> None:
+    for read in reads:
+        read.error = error
+    _deliver(reads)
 
 
 def _deliver(reads: list[_Read]) -> None:
@@ -51,7 +57,7 @@ class ReaderPool:
     def __init__(self, conns: list[sqlite3.Connection], *, batch_max: int = 64) -> None:
         self._conns = conns
         self._batch_max = batch_max
-        self._queue: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
+        self._handoff: Handoff[_Read] = Handoff(workers=len(conns), reject=_reject)
         self._closed = False
         self._threads = [
             threading.Thread(target=self._loop, args=(conn,), name="kserver-sqlite-read", daemon=True)
@@ -66,36 +72,16 @@ class ReaderPool:
             raise StorageUnavailable("the sqlite engine is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Read(read, future, loop))
+        self._handoff.put(loop, _Read(read, future, loop))
         return await future
 
     def _loop(self, conn: sqlite3.Connection) -> None:
+        carry: list[_Read] = []
         try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch = [first]
-                stop = False
-                while len(batch) < self._batch_max:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        stop = True
-                        break
-                    batch.append(item)
+            while (batch := self._handoff.take(carry, self._batch_max)) is not None:
                 for read in batch:
                     self._run_one(conn, read)
-                by_loop: dict[asyncio.AbstractEventLoop, list[_Read]] = {}
-                for read in batch:
-                    by_loop.setdefault(read.loop, []).append(read)
-                for loop, reads in by_loop.items():
-                    with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits
-                        loop.call_soon_threadsafe(_deliver, reads)
-                if stop:
-                    return
+                hand_back(batch, _deliver)
         finally:
             conn.close()
 
@@ -116,8 +102,7 @@ class ReaderPool:
         if self._closed:
             return
         self._closed = True
-        for _ in self._threads:
-            self._queue.put(None)
+        self._handoff.close(asyncio.get_running_loop())
         await asyncio.to_thread(self._join)
 
     def _join(self) -> None:

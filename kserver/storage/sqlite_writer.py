@@ -1,6 +1,7 @@
 """Group commit: one thread owns the write connection and commits queued operations together.
 
-The thread takes everything queued (up to ``group_max``), runs it in one
+The thread takes everything queued (up to ``group_max``; jobs reach it a
+loop iteration's worth at a time, see ``handoff``), runs it in one
 transaction, commits once, then resolves every caller's future on its event
 loop. A failing operation is rolled back alone and raises only in its caller:
 an operation that writes more than one statement opens a SAVEPOINT first
@@ -20,13 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
 import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from kserver.storage.handoff import Handoff, hand_back
 from kserver.storage.port import StorageError, StorageUnavailable
 
 T = TypeVar("T")
@@ -69,6 +70,12 @@ def _translate(exc: Exception) -> BaseException:
     return exc  # StorageError, or the caller's bad input (TypeError, ValueError)
 
 
+def _reject(jobs: list[_Job], error: BaseException) -> None:
+    for job in jobs:
+        job.error = error
+    _deliver(jobs)
+
+
 def _deliver(jobs: list[_Job]) -> None:
     for job in jobs:
         if job.future.done():  # the caller was cancelled; the write may still have happened
@@ -87,7 +94,7 @@ class GroupWriter:
             raise ValueError("group_max must be at least 1")
         self._conn = conn
         self._group_max = group_max
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._handoff: Handoff[_Job] = Handoff(workers=1, reject=_reject)
         self._thread = threading.Thread(target=self._loop, name="kserver-sqlite-writer", daemon=True)
         self._synchronous = ""
         self._closing = False
@@ -103,7 +110,7 @@ class GroupWriter:
             raise StorageUnavailable("the sqlite engine is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(run, durable, future, loop))
+        self._handoff.put(loop, _Job(run, durable, future, loop))
         return future
 
     async def stop(self) -> None:
@@ -111,27 +118,14 @@ class GroupWriter:
         if self._closing:
             return
         self._closing = True
-        self._queue.put(None)
+        self._handoff.close(asyncio.get_running_loop())
         if self._thread.is_alive():
             await asyncio.to_thread(self._thread.join)
 
     def _loop(self) -> None:
+        carry: list[_Job] = []
         try:
-            running = True
-            while running:
-                first = self._queue.get()
-                if first is None:
-                    break
-                group = [first]
-                while len(group) < self._group_max:
-                    try:
-                        job = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is None:
-                        running = False
-                        break
-                    group.append(job)
+            while (group := self._handoff.take(carry, self._group_max)) is not None:
                 self._commit_group(group)
         finally:
             self._conn.close()
@@ -158,12 +152,7 @@ class GroupWriter:
                     conn.execute("ROLLBACK")
             for job in group:
                 job.result, job.error = None, _translate(exc)
-        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
-        for job in group:
-            by_loop.setdefault(job.loop, []).append(job)
-        for loop, jobs in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for these results
-                loop.call_soon_threadsafe(_deliver, jobs)
+        hand_back(group, _deliver)
 
     def _run_one(self, job: _Job) -> None:
         conn = self._conn
