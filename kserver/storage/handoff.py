@@ -21,25 +21,44 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import Callable
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
 from kserver.storage.port import StorageUnavailable
 
 J = TypeVar("J")
 
 
-class _OnLoop(Protocol):
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop: ...
+class Job(Protocol):
+    """What the worker threads' jobs have: the caller's loop and future, and the outcome to set."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    result: Any
+    error: BaseException | None
 
 
-L = TypeVar("L", bound=_OnLoop)
+def deliver(jobs: Sequence[Job]) -> None:
+    """On the jobs' loop: resolve each caller's future with its job's result or error."""
+    for job in jobs:
+        if job.future.done():  # the caller was cancelled; a write may still have happened
+            continue
+        if job.error is not None:
+            job.future.set_exception(job.error)
+        else:
+            job.future.set_result(job.result)
 
 
-def hand_back(jobs: list[L], deliver: Callable[[list[L]], None]) -> None:
-    """From a worker thread: call ``deliver`` with each loop's jobs, once per loop, on that loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[L]] = {}
+def reject(jobs: Sequence[Job], error: BaseException) -> None:
+    """On the jobs' loop: fail every caller with ``error``."""
+    for job in jobs:
+        job.error = error
+    deliver(jobs)
+
+
+def hand_back(jobs: Sequence[Job]) -> None:
+    """From a worker thread: ``deliver`` each loop's jobs, once per loop, on that loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Job]] = {}
     for job in jobs:
         by_loop.setdefault(job.loop, []).append(job)
     for loop, own in by_loop.items():
@@ -58,10 +77,6 @@ class Handoff(Generic[J]):
         self._lock = threading.Lock()
         self._stopped = 0
         self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     def put(self, loop: asyncio.AbstractEventLoop, job: J) -> None:
         """Queue ``job`` from ``loop``'s thread; workers see it after this loop iteration's callbacks."""

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from kserver.storage.handoff import Handoff, hand_back
+from kserver.storage.handoff import Handoff, hand_back, reject
 from kserver.storage.port import StorageUnavailable
 
 T = TypeVar("T")
@@ -35,29 +35,13 @@ class _Read:
     error: BaseException | None = None
 
 
-def _reject(reads: list[_Read], error: BaseException) -> None:
-    for read in reads:
-        read.error = error
-    _deliver(reads)
-
-
-def _deliver(reads: list[_Read]) -> None:
-    for read in reads:
-        if read.future.done():  # the caller was cancelled
-            continue
-        if read.error is not None:
-            read.future.set_exception(read.error)
-        else:
-            read.future.set_result(read.result)
-
-
 class ReaderPool:
     """Runs read functions on its connections, each owned by one thread, in batches."""
 
     def __init__(self, conns: list[sqlite3.Connection], *, batch_max: int = 64) -> None:
         self._conns = conns
         self._batch_max = batch_max
-        self._handoff: Handoff[_Read] = Handoff(workers=len(conns), reject=_reject)
+        self._handoff: Handoff[_Read] = Handoff(workers=len(conns), reject=reject)
         self._closed = False
         self._threads = [
             threading.Thread(target=self._loop, args=(conn,), name="kserver-sqlite-read", daemon=True)
@@ -81,7 +65,7 @@ class ReaderPool:
             while (batch := self._handoff.take(carry, self._batch_max)) is not None:
                 for read in batch:
                     self._run_one(conn, read)
-                hand_back(batch, _deliver)
+                hand_back(batch)
         finally:
             conn.close()
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from kserver.storage.handoff import Handoff, hand_back
+from kserver.storage.handoff import Handoff, hand_back, reject
 from kserver.storage.port import StorageError, StorageUnavailable
 
 T = TypeVar("T")
@@ -70,22 +70,6 @@ def _translate(exc: Exception) -> BaseException:
     return exc  # StorageError, or the caller's bad input (TypeError, ValueError)
 
 
-def _reject(jobs: list[_Job], error: BaseException) -> None:
-    for job in jobs:
-        job.error = error
-    _deliver(jobs)
-
-
-def _deliver(jobs: list[_Job]) -> None:
-    for job in jobs:
-        if job.future.done():  # the caller was cancelled; the write may still have happened
-            continue
-        if job.error is not None:
-            job.future.set_exception(job.error)
-        else:
-            job.future.set_result(job.result)
-
-
 class GroupWriter:
     """Runs write operations on ``conn`` (which it owns from ``start()``) in group-committed transactions."""
 
@@ -94,7 +78,7 @@ class GroupWriter:
             raise ValueError("group_max must be at least 1")
         self._conn = conn
         self._group_max = group_max
-        self._handoff: Handoff[_Job] = Handoff(workers=1, reject=_reject)
+        self._handoff: Handoff[_Job] = Handoff(workers=1, reject=reject)
         self._thread = threading.Thread(target=self._loop, name="kserver-sqlite-writer", daemon=True)
         self._synchronous = ""
         self._closing = False
@@ -152,7 +136,7 @@ class GroupWriter:
                     conn.execute("ROLLBACK")
             for job in group:
                 job.result, job.error = None, _translate(exc)
-        hand_back(group, _deliver)
+        hand_back(group)
 
     def _run_one(self, job: _Job) -> None:
         conn = self._conn
