@@ -91,11 +91,16 @@ class SqliteEngine:
         """Write transactions committed since ``open()``; fewer than writes when group commit works."""
         return 0 if self._writer is None else self._writer.commits
 
+    @property
+    def syncs(self) -> int:
+        """fsyncs of the WAL since ``open()``: durable groups, or fewer when one fsync covers several."""
+        return 0 if self._writer is None else self._writer.syncs
+
     async def open(self, collections: Sequence[CollectionSpec]) -> None:
         specs = list(collections)
         if self._writer is None:
             conn = await asyncio.to_thread(_connect, self.path, self._regexp, writer=True)
-            writer = GroupWriter(conn, group_max=self._group_max)
+            writer = GroupWriter(conn, self.path + "-wal", group_max=self._group_max)
             writer.start()
             try:
                 self._unique = await writer.submit(lambda c: docs.apply_specs(c, specs), durable=True)

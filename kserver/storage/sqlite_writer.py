@@ -9,12 +9,13 @@ an operation that writes more than one statement opens a SAVEPOINT first
 statement needs none, since SQLite undoes a failed statement by itself (that
 saves two statements per write on the hot path).
 
-Durability: in WAL mode ``synchronous=FULL`` fsyncs the WAL at each commit,
-while ``NORMAL`` only writes it (the OS holds it: a killed process loses
-nothing, a power cut may lose the last commits) and fsyncs at checkpoints. The
-setting is per connection and read at commit time, so the writer switches it
-before a group: FULL when the group holds any durable operation, else NORMAL.
-One fsync then covers the whole group, which is what makes durable writes fast.
+Durability: every group commits with ``synchronous=NORMAL`` (in WAL mode,
+the WAL is written, so a killed process loses nothing, but not fsynced). Callers
+of non-durable operations are answered at once; durable ones are handed to a
+``WalSyncer`` thread, which fsyncs the WAL and then answers them (see
+``sqlite_syncer``). One fsync covers every group committed meanwhile, and the
+writer runs the next group during it instead of waiting inside COMMIT: with
+``synchronous=FULL`` the writer and the disk would take turns.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, TypeVar
 
 from kserver.storage.handoff import Handoff, hand_back, reject
 from kserver.storage.port import StorageError, StorageUnavailable
+from kserver.storage.sqlite_syncer import WalSyncer
 
 T = TypeVar("T")
 
@@ -71,21 +73,30 @@ def _translate(exc: Exception) -> BaseException:
 
 
 class GroupWriter:
-    """Runs write operations on ``conn`` (which it owns from ``start()``) in group-committed transactions."""
+    """Runs write operations on ``conn`` (which it owns from ``start()``) in group-committed transactions.
 
-    def __init__(self, conn: sqlite3.Connection, *, group_max: int) -> None:
+    ``conn`` is in WAL mode with ``synchronous=NORMAL``; ``wal_path`` is its WAL file.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, wal_path: str, *, group_max: int) -> None:
         if group_max < 1:
             raise ValueError("group_max must be at least 1")
         self._conn = conn
         self._group_max = group_max
         self._handoff: Handoff[_Job] = Handoff(workers=1, reject=reject)
+        self._syncer = WalSyncer(wal_path)
         self._thread = threading.Thread(target=self._loop, name="kserver-sqlite-writer", daemon=True)
-        self._synchronous = ""
         self._closing = False
         self.commits = 0
         """Transactions committed so far (groups, not operations)."""
 
+    @property
+    def syncs(self) -> int:
+        """fsyncs of the WAL so far; fewer than durable groups when one covers several."""
+        return self._syncer.syncs
+
     def start(self) -> None:
+        self._syncer.start()
         self._thread.start()
 
     def submit(self, run: Callable[[Tx], T], *, durable: bool) -> asyncio.Future[T]:
@@ -112,18 +123,12 @@ class GroupWriter:
             while (group := self._handoff.take(carry, self._group_max)) is not None:
                 self._commit_group(group)
         finally:
+            self._syncer.stop()  # before closing: the last connection's close deletes the WAL
             self._conn.close()
-
-    def _set_synchronous(self, durable: bool) -> None:
-        level = "FULL" if durable else "NORMAL"
-        if level != self._synchronous:
-            self._conn.execute(f"PRAGMA synchronous = {level}")
-            self._synchronous = level
 
     def _commit_group(self, group: list[_Job]) -> None:
         conn = self._conn
         try:
-            self._set_synchronous(any(job.durable for job in group))
             conn.execute("BEGIN IMMEDIATE")
             for job in group:
                 self._run_one(job)
@@ -136,7 +141,15 @@ class GroupWriter:
                     conn.execute("ROLLBACK")
             for job in group:
                 job.result, job.error = None, _translate(exc)
-        hand_back(group)
+            hand_back(group)
+            return
+        durable = [job for job in group if job.durable and job.error is None]
+        if durable:
+            self._syncer.submit(durable)
+            if len(durable) < len(group):
+                hand_back([job for job in group if not job.durable or job.error is not None])
+        else:
+            hand_back(group)
 
     def _run_one(self, job: _Job) -> None:
         conn = self._conn

@@ -77,6 +77,62 @@ async def test_a_failing_write_fails_alone_in_its_group(sqlite: SqliteEngine) ->
             assert await sqlite.get("users", f"u{i}") == result
 
 
+async def test_durable_writes_are_answered_after_a_wal_sync_that_they_share(sqlite: SqliteEngine) -> None:
+    syncs_before = sqlite.syncs
+    seen: list[int] = []
+
+    async def write(i: int) -> None:
+        await sqlite.create("t", f"d{i}", {"i": i}, durable=True)
+        seen.append(sqlite.syncs)  # the sync that made this write durable is already counted
+
+    await asyncio.gather(*(write(i) for i in range(256)))
+    assert min(seen) > syncs_before
+    assert 1 <= sqlite.syncs - syncs_before < 256 / 4
+
+
+async def test_non_durable_writes_wait_for_no_sync(sqlite: SqliteEngine) -> None:
+    syncs_before, commits_before = sqlite.syncs, sqlite.commits
+    await asyncio.gather(*(sqlite.create("t", f"d{i}", {"i": i}, durable=False) for i in range(64)))
+    assert sqlite.commits > commits_before
+    assert sqlite.syncs == syncs_before
+
+
+async def test_a_durable_group_answers_its_failed_writes_as_well(sqlite: SqliteEngine) -> None:
+    await sqlite.create("users", "holder", {"name": "taken"}, durable=True)
+    results = await asyncio.gather(
+        *(
+            sqlite.create("users", f"u{i}", {"name": "taken" if i % 4 == 0 else f"n{i}"}, durable=True)
+            for i in range(40)
+        ),
+        return_exceptions=True,
+    )
+    for i, result in enumerate(results):
+        if i % 4 == 0:
+            assert isinstance(result, DuplicateKey)
+        else:
+            assert result == Stored(f"u{i}", {"name": f"n{i}"}, 1)
+
+
+async def test_closing_answers_durable_writes_in_flight_and_keeps_the_answered_ones(db_path: str) -> None:
+    engine = SqliteEngine(db_path)
+    await engine.open([])
+    writes = [asyncio.ensure_future(engine.create("t", f"d{i}", {"i": i}, durable=True)) for i in range(300)]
+    await asyncio.sleep(0)  # the first writes reach the writer; the rest are still pending
+    await engine.close()
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    done = [i for i, result in enumerate(results) if isinstance(result, Stored)]
+    assert done
+    assert all(isinstance(r, Stored | StorageUnavailable) for r in results)
+
+    reopened = SqliteEngine(db_path)
+    await reopened.open([])
+    try:
+        assert await reopened.count("t", MATCH_ALL) >= len(done)
+        assert all([await reopened.get("t", f"d{i}") is not None for i in done])
+    finally:
+        await reopened.close()
+
+
 async def test_reopening_keeps_documents_and_unique_values(db_path: str) -> None:
     first = SqliteEngine(db_path)
     await first.open([USERS])
