@@ -29,6 +29,7 @@ allowed (many deployments use no realtime) but logged as a warning at start.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -110,10 +111,25 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
+def settle_gc() -> None:
+    """Once the server is built: keep the collector off what lives as long as the process.
+
+    Modules, classes, functions and the app's objects never become garbage, yet each full
+    collection walked them all. Frozen (``gc.freeze``), they are skipped: upsertUser's p99 at
+    64 in flight went from 26.7 ms to about 9.5 ms in bench/run (README, Performance). Raising
+    the young-generation threshold as well gained no measurable throughput and kept up to
+    0.5 KiB of cyclic garbage per idle connection (bench/connections.py), so it stays at
+    CPython's default.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve(settings: Settings, sock: socket.socket | None = None) -> None:
     """One kserver process until SIGTERM; on ``sock`` if given (a worker), else uvicorn binds."""
     app = build_app(settings)
     server = Server(uvicorn_config(settings, app), app, settings.shutdown_grace)
+    settle_gc()
     server.run(sockets=None if sock is None else [sock])
 
 
