@@ -266,6 +266,16 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return any(isinstance(item, dict | list) for item in level)
 
 
+def _may_nest_deeper(raw: str | bytes) -> bool:
+    """False when ``raw`` has too few brackets to nest past MAX_DEPTH (C-speed, unlike ``too_deep``).
+
+    Brackets inside strings are counted too: an upper bound, never a false False.
+    """
+    if isinstance(raw, str):
+        return raw.count("{") + raw.count("[") > MAX_DEPTH
+    return raw.count(b"{") + raw.count(b"[") > MAX_DEPTH
+
+
 def parse_frame(raw: str | bytes, protocol: Protocol = "websocket") -> Request:
     """Decode a JSON frame into a Request; raises FrameError with a catalog error."""
     try:
@@ -273,7 +283,7 @@ def parse_frame(raw: str | bytes, protocol: Protocol = "websocket") -> Request:
     except orjson.JSONDecodeError as exc:
         error = kerror("network.websocket.unexpected_error", f"Invalid JSON frame: {exc.msg}")
         raise FrameError(error, None) from None
-    if len(raw) >= _DEPTH_CHECK_FROM and too_deep(data):
+    if len(raw) >= _DEPTH_CHECK_FROM and _may_nest_deeper(raw) and too_deep(data):
         request_id = data.get("requestId") if isinstance(data, dict) else None
         error = kerror("api.assert.invalid_argument", "request", f"at most {MAX_DEPTH} levels of nesting")
         raise FrameError(error, request_id if isinstance(request_id, str) else None, None)

@@ -14,6 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from kserver.wire.request import MAX_DEPTH, FrameError, parse_frame
 from tests.conftest import storage_url
 from tests.kclient import kclient
 from tests.reliability.rawws import RawWebSocket, process_rss_kib
@@ -115,6 +116,20 @@ def now_frame(request_id: str, volatile: str) -> str:
 
 def nested(depth: int) -> str:
     return '{"a":' * depth + "1" + "}" * depth
+
+
+def test_the_depth_limit_is_exact_and_counts_containers_not_brackets_in_strings() -> None:
+    # The frame itself is one level: MAX_DEPTH - 1 more levels are the most it may hold.
+    parse_frame(now_frame("ok", nested(MAX_DEPTH - 1)))
+    with pytest.raises(FrameError) as caught:
+        parse_frame(now_frame("deep", nested(MAX_DEPTH)))
+    assert caught.value.error.id == "api.assert.invalid_argument"
+    assert caught.value.request_id == "deep"
+    brackets = orjson.dumps("{[" * 300).decode()
+    parse_frame(now_frame("shallow", '{"a":' + brackets + "}"))
+    assert parse_frame(now_frame("bytes", nested(MAX_DEPTH - 1)).encode()).action == "now"
+    with pytest.raises(FrameError):
+        parse_frame(now_frame("deep-bytes", nested(MAX_DEPTH)).encode())
 
 
 async def test_json_depth(tmp_path: Path) -> None:
