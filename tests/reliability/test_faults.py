@@ -4,11 +4,9 @@ No acknowledged write may be lost, nothing may be duplicated, errors must be cle
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,34 +14,15 @@ from tests.conftest import storage_url
 from tests.ferretdb import FerretDB
 from tests.kclient import KClient, kclient
 from tests.server_process import start_server
-from tests.upsert.conftest import IDENTITY_ARGS
-from tests.upsert.test_upsert_crash import WRITERS, check_acknowledged, storm
+from tests.upsert.test_upsert_crash import kill_9_during_storm_then_check
 
 
 @pytest.mark.slow
 async def test_kill_9_during_upsert_storm_on_each_engine(
     request: pytest.FixtureRequest, engine_name: str, tmp_path: Path
 ) -> None:
-    server = start_server(tmp_path, storage=storage_url(request, engine_name, tmp_path), args=IDENTITY_ARGS)
-    acked: dict[str, dict[str, Any]] = {}
-    stop = asyncio.Event()
-    writers = [
-        asyncio.create_task(storm(server.ws_url, acked, stop, itertools.count(i * 1_000_000)))
-        for i in range(WRITERS)
-    ]
-    await asyncio.sleep(2.0)
-    server.kill()
-    stop.set()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(asyncio.gather(*writers, return_exceptions=True), 10)
-    assert len(acked) > 50, "the storm acknowledged too few upserts to mean anything"
-    restarted = start_server(tmp_path, storage=server.storage, args=IDENTITY_ARGS)
-    try:
-        async with kclient(restarted.ws_url) as client:
-            await check_acknowledged(client, acked)  # none lost, no identity duplicated
-    finally:
-        restarted.stop()
-    print(f"{engine_name}: {len(acked)} acknowledged upserts survived kill -9, 0 lost")
+    acked = await kill_9_during_storm_then_check(tmp_path, storage_url(request, engine_name, tmp_path))
+    print(f"{engine_name}: {acked} acknowledged upserts survived kill -9, 0 lost")
 
 
 async def writer(

@@ -39,7 +39,13 @@ async def storm(
 
 
 async def test_kill_9_during_upsert_storm(tmp_path: Path) -> None:
-    server = start_server(tmp_path, args=IDENTITY_ARGS)
+    await kill_9_during_storm_then_check(tmp_path, storage=None)
+
+
+async def kill_9_during_storm_then_check(tmp_path: Path, storage: str | None) -> int:
+    """Storm a server with upserts, kill -9 it, restart it on the same store and check every
+    acknowledged upsert (``check_acknowledged``); returns how many were acknowledged."""
+    server = start_server(tmp_path, storage=storage, args=IDENTITY_ARGS)
     acked: dict[str, dict[str, Any]] = {}
     stop = asyncio.Event()
     writers = [
@@ -56,9 +62,10 @@ async def test_kill_9_during_upsert_storm(tmp_path: Path) -> None:
     restarted = start_server(tmp_path, storage=server.storage, args=IDENTITY_ARGS)
     try:
         async with kclient(restarted.ws_url) as client:
-            await check_acknowledged(client, acked)
+            await check_acknowledged(client, acked)  # none lost, no identity duplicated
     finally:
         restarted.stop()
+    return len(acked)
 
 
 async def check_acknowledged(client: KClient, acked: dict[str, dict[str, Any]]) -> None:
