@@ -7,9 +7,10 @@ out. Credentials, API keys and token actions belong to the auth controllers.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -45,6 +46,14 @@ class SecurityServices:
     mappings: Mappings
     restricted_profile_ids: tuple[str, ...]
     write_limit: int
+
+
+class _RoleWrite(Protocol):
+    """``Roles.create``, ``create_or_replace`` or ``replace`` (its ``retries`` already bound)."""
+
+    def __call__(
+        self, role_id: str, body: dict[str, Any], *, force: bool, author: str | None, durable: bool
+    ) -> Awaitable[dict[str, Any]]: ...
 
 
 def _hit(id: str, source: dict[str, Any]) -> dict[str, Any]:
@@ -275,36 +284,24 @@ class SecurityController:
 
     # ---- roles --------------------------------------------------------------------------
     async def create_role(self, request: Request, context: Context) -> dict[str, Any]:
-        role_id = request.id()
-        source = await self.s.roles.create(
-            role_id,
-            request.body_object(),
-            force=request.boolean("force"),
-            author=context.caller.kuid,
-            durable=_durable(request),
-        )
-        return _hit(role_id, source)
+        return await self._write_role(request, context, self.s.roles.create)
 
     async def create_or_replace_role(self, request: Request, context: Context) -> dict[str, Any]:
-        role_id = request.id()
-        source = await self.s.roles.create_or_replace(
-            role_id,
-            request.body_object(),
-            force=request.boolean("force"),
-            author=context.caller.kuid,
-            durable=_durable(request),
-        )
-        return _hit(role_id, source)
+        return await self._write_role(request, context, self.s.roles.create_or_replace)
 
     async def update_role(self, request: Request, context: Context) -> dict[str, Any]:
+        replace = functools.partial(self.s.roles.replace, retries=request.retry_on_conflict())
+        return await self._write_role(request, context, replace)
+
+    @staticmethod
+    async def _write_role(request: Request, context: Context, write: _RoleWrite) -> dict[str, Any]:
         role_id = request.id()
-        source = await self.s.roles.replace(
+        source = await write(
             role_id,
             request.body_object(),
             force=request.boolean("force"),
             author=context.caller.kuid,
             durable=_durable(request),
-            retries=request.retry_on_conflict(),
         )
         return _hit(role_id, source)
 
