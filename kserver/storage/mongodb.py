@@ -80,6 +80,7 @@ DEFAULT_OPTIONS = {"serverSelectionTimeoutMS": 2000, "connectTimeoutMS": 2000}
 UPSERT_ATTEMPTS = 8  # each lost race means another node inserted the id: the next attempt updates it
 NOT_IMPLEMENTED = 238
 INTERNAL_ERROR = 1
+WRITE_CONFLICT = 112
 _INDEX_NAME = re.compile(r"unique:([^'\s]+)")
 _MATCH_NOTHING: Doc = {"_id": {"$in": []}}
 _DURABLE = WriteConcern(w="majority", j=True)
@@ -271,6 +272,8 @@ class MongoEngine:
             if isinstance(cause, DuplicateKeyError) or _is_ferretdb_unique_violation(cause):
                 assert isinstance(cause, OperationFailure)
                 raise await self._duplicate(collection, id, cause, values) from cause
+            if _is_write_conflict(cause):
+                raise StorageConflict(f"write conflict on {id!r}: {cause}") from cause
             raise
 
     async def _duplicate(
@@ -495,6 +498,17 @@ def _update_part(change: Doc) -> Doc:
 
 def _raise_conflict(id: str, expected: int, actual: int | None) -> NoReturn:
     raise StorageConflict(f"document {id!r} is not at version {expected} (now {actual})")
+
+
+def _is_write_conflict(exc: BaseException | None) -> bool:
+    """Another writer held what this write needed: MongoDB's WriteConflict (or an error labelled
+    transient), or FerretDB's SQLite backend answering that its database is locked (an
+    InternalError). Not an outage: retrying the write is the cure, so it is a StorageConflict."""
+    if not isinstance(exc, OperationFailure):
+        return False
+    if exc.code == WRITE_CONFLICT or exc.has_error_label("TransientTransactionError"):
+        return True
+    return exc.code == INTERNAL_ERROR and "SQLITE_BUSY" in str(exc.details or exc)
 
 
 def _is_ferretdb_unique_violation(exc: BaseException | None) -> bool:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from kserver.storage.filters import MATCH_ALL, And, Eq, In, Not, Or, Range
-from kserver.storage.mongodb import MongoEngine, _client_options, _on_insert_only, query
+from kserver.storage.mongodb import MongoEngine, _client_options, _is_write_conflict, _on_insert_only, query
 from kserver.storage.port import CollectionSpec, DuplicateKey, StorageUnavailable, Stored
 from tests.ferretdb import FerretDB, free_port
 from tests.storage.engines_mongodb import MongoServer
@@ -202,3 +203,20 @@ async def test_outage_fails_fast_and_the_engine_recovers(own_ferretdb: FerretDB)
             await engine.create("accounts", "c", {"profile": {"login": "ann"}}, durable=False)
     finally:
         await engine.close()
+
+
+def test_write_conflicts_are_told_from_outages_and_other_failures() -> None:
+    # The server's own error documents, as the driver raises them (FerretDB's text is verbatim).
+    busy = (
+        "[msg_findandmodify.go:196 handler.(*Handler).findAndModifyDocument] [update.go:114 "
+        "common.UpdateDocument] database is locked (5) (SQLITE_BUSY)"
+    )
+    assert _is_write_conflict(OperationFailure(busy, 1, {"ok": 0.0, "errmsg": busy, "code": 1}))
+    assert _is_write_conflict(OperationFailure("WriteConflict", 112, {"ok": 0.0, "code": 112}))
+    labelled = {"ok": 0.0, "code": 251, "errorLabels": ["TransientTransactionError"]}
+    assert _is_write_conflict(OperationFailure("NoSuchTransaction", 251, labelled))
+    other = "[msg_find.go:90] disk I/O error (10) (SQLITE_IOERR)"
+    assert not _is_write_conflict(OperationFailure(other, 1, {"ok": 0.0, "errmsg": other, "code": 1}))
+    assert not _is_write_conflict(DuplicateKeyError("E11000 duplicate key", 11000, {"code": 11000}))
+    assert not _is_write_conflict(ValueError("not a driver error"))
+    assert not _is_write_conflict(None)

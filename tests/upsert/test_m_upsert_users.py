@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.kclient import kclient
 from tests.server_process import ServerProcess, running_server
@@ -34,6 +35,23 @@ async def test_batch_with_errors_and_replay(idserver: ServerProcess) -> None:
         assert [s["created"] for s in replay["successes"]] == [False, False]
         assert [s["_id"] for s in replay["successes"]] == [s["_id"] for s in first["successes"]]
         assert len(replay["errors"]) == 4
+
+
+async def test_a_large_batch_replayed_updates_every_user(idserver: ServerProcess) -> None:
+    # 64 concurrent updates of existing users: on FerretDB's SQLite backend they collide
+    # ("database is locked"), which is a write conflict to retry, not an outage.
+    users: list[dict[str, Any]] = [
+        {"_id": f"replay-{i}", "content": {"profileIds": ["default"], "i": i}} for i in range(600)
+    ]
+    async with kclient(idserver.ws_url) as client:
+        first = await client.call("security", "mUpsertUsers", body={"users": users})
+        assert (len(first["successes"]), first["errors"]) == (600, [])
+        for user in users:
+            user["content"]["replayed"] = True
+        replay = await client.call("security", "mUpsertUsers", body={"users": users})
+        assert replay["errors"] == []
+        assert [s["created"] for s in replay["successes"]] == [False] * 600
+        assert all(s["_source"]["replayed"] is True for s in replay["successes"])
 
 
 async def test_batch_argument_errors(idserver: ServerProcess) -> None:
