@@ -18,6 +18,7 @@ the attempt back to the create branch.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,8 +29,10 @@ from kserver.services.names import human_name
 from kserver.services.strategy import Strategies
 from kserver.services.user_events import UserEvent, UserEvents
 from kserver.storage.filters import Eq, Filter, In, Or
-from kserver.storage.port import DuplicateKey, Engine, StorageConflict
+from kserver.storage.port import DuplicateKey, Engine, StorageConflict, StorageUnavailable
 from kserver.wire.catalog import KuzzleError, kerror
+
+log = logging.getLogger("kserver.upserts")
 
 _RESERVED_IDS = frozenset({"-1", "anonymous"})
 
@@ -193,6 +196,11 @@ class UserUpserts:
     ) -> dict[str, list[dict[str, Any]]]:
         """Upsert each item independently (concurrently, so writes share group commits).
 
+        When the store becomes unavailable, the items it failed and those not yet
+        tried get ``services.storage.not_connected`` each (they are not tried: a
+        store that is down would make every one of them wait for it), while what
+        was written is reported in ``successes``: the caller resends the errors.
+
         Returns ``{successes: [{_id, _source, created}], errors: [{index, user, status, id, message}]}``
         in item order; one bad item never fails the others.
         """
@@ -201,11 +209,17 @@ class UserUpserts:
             items
         )
 
+        unavailable: KuzzleError | None = None  # set once the store fails: later items are not tried
+
         async def run(index: int, item: UpsertItem | KuzzleError) -> None:
+            nonlocal unavailable
             if isinstance(item, KuzzleError):
                 outcomes[index] = item
                 return
             async with gate:
+                if unavailable is not None:
+                    outcomes[index] = unavailable
+                    return
                 try:
                     outcomes[index] = await self.upsert(
                         item,
@@ -217,6 +231,10 @@ class UserUpserts:
                     )
                 except KuzzleError as error:
                     outcomes[index] = error
+                except StorageUnavailable as exc:
+                    if unavailable is None:
+                        log.warning("storage unavailable during a batch of upserts: %s", exc)
+                    unavailable = outcomes[index] = kerror("services.storage.not_connected")
 
         await asyncio.gather(*(run(i, item) for i, item in enumerate(items)))
         successes: list[dict[str, Any]] = []

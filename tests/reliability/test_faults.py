@@ -110,3 +110,39 @@ async def test_mongodb_outage_mid_traffic(tmp_path: Path) -> None:
         f"outage: {len(errors)} not_connected errors (slowest {slowest:.1f}s), service back "
         f"{recovery:.1f}s after restart, {len(acked)} acknowledged, 0 lost"
     )
+
+
+async def test_mongodb_outage_mid_batch_reports_every_user(tmp_path: Path) -> None:
+    """Stop FerretDB during an mUpsertUsers batch: the answer comes quickly, every user is either in
+    ``successes`` (and stored) or in ``errors`` as services.storage.not_connected, to be resent."""
+    (tmp_path / "fdb").mkdir()
+    ids = [f"batch-{i}" for i in range(3000)]
+    users = [{"_id": id, "content": {"profileIds": ["default"], "i": i}} for i, id in enumerate(ids)]
+    with FerretDB(tmp_path / "fdb") as mongo:
+        server = start_server(tmp_path, storage=f"{mongo.url}kserver_batch_outage")
+        try:
+            async with kclient(server.ws_url) as client:
+                frame = {"controller": "security", "action": "mUpsertUsers", "body": {"users": users}}
+                batch = asyncio.create_task(client.query(frame, timeout=120))
+                await asyncio.sleep(2.0)
+                assert not batch.done(), "the batch ended before the outage: make it larger"
+                mongo.stop()
+                stopped = time.monotonic()
+                reply = await batch
+                answered_after = time.monotonic() - stopped
+                mongo.start()
+                await wait_for_service(client, 60)
+                assert reply["error"] is None, reply["error"]
+                successes, errors = reply["result"]["successes"], reply["result"]["errors"]
+                present = await count_present(client, [hit["_id"] for hit in successes])
+        finally:
+            server.stop()
+    assert successes, "nothing was stored before the outage"
+    assert errors, "no user failed although the store went down mid-batch"
+    assert {error["id"] for error in errors} == {"services.storage.not_connected"}
+    reported = sorted([hit["_id"] for hit in successes] + [error["user"]["_id"] for error in errors])
+    assert reported == sorted(ids)  # each user once, in one list or the other
+    assert present == len(successes), f"{len(successes) - present} reported successes are not stored"
+    assert answered_after < 15, f"the batch answered {answered_after:.1f}s after the store went down"
+    assert "Traceback" not in server.log()
+    print(f"batch outage: {len(successes)} stored, {len(errors)} to resend, in {answered_after:.1f}s")
