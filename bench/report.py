@@ -90,6 +90,74 @@ class Batch(TypedDict):
     failure: str | None  # the request itself failed (then errors = users): why
 
 
+class Scaling(TypedDict):
+    """``kserver --workers N`` against ``--workers 1`` (everything unpinned), one scenario."""
+
+    scenario: str
+    connections: int
+    workers: int
+    one_frames_per_s: float
+    n_frames_per_s: float
+    ratio_of_medians: float | None
+    per_round: list[float]
+    one_server_cpu: float | None
+    n_server_cpu: float | None
+
+
+def scaling(runs: list[Run], workers: int) -> list[Scaling]:
+    """Per scenario: ``kserver-sqlite-w<workers>`` over ``kserver-sqlite-w1``, medians and per round."""
+    out: list[Scaling] = []
+    one, many = f"{EMBEDDED}-w1", f"{EMBEDDED}-w{workers}"
+    rows = summarize(runs)
+    for row in rows:
+        if row["target"] != one:
+            continue
+        other = find(rows, many, row["scenario"], row["connections"])
+        if other is None:
+            continue
+        key = (row["scenario"], row["connections"])
+        base = {
+            r["round"]: r["result"]["frames_per_s"] for r in runs if r["target"] == one and _key(r)[1:] == key
+        }
+        per_round = [
+            round(r["result"]["frames_per_s"] / base[r["round"]], 3)
+            for r in runs
+            if r["target"] == many and _key(r)[1:] == key and base.get(r["round"])
+        ]
+        out.append(
+            Scaling(
+                scenario=row["scenario"],
+                connections=row["connections"],
+                workers=workers,
+                one_frames_per_s=row["frames_per_s"],
+                n_frames_per_s=other["frames_per_s"],
+                ratio_of_medians=round(other["frames_per_s"] / row["frames_per_s"], 3)
+                if row["frames_per_s"]
+                else None,
+                per_round=per_round,
+                one_server_cpu=row["server_cpu"],
+                n_server_cpu=other["server_cpu"],
+            )
+        )
+    return out
+
+
+def scaling_table(rows: list[Scaling]) -> str:
+    lines = [
+        f"{'scenario':<11} {'conn':>4} {'1 worker':>9} {'cpu':>5} "
+        f"{'N workers':>10} {'cpu':>5} {'x 1':>6}  per round",
+        "-" * 72,
+    ]
+    for row in rows:
+        lines.append(
+            f"{row['scenario']:<11} {row['connections']:>4} {row['one_frames_per_s']:>9.0f} "
+            f"{_cell(row['one_server_cpu']):>5} {row['n_frames_per_s']:>10.0f} "
+            f"{_cell(row['n_server_cpu']):>5} "
+            f"{_cell(row['ratio_of_medians']):>6}  {row['per_round']}"
+        )
+    return "\n".join(lines)
+
+
 class Goal(TypedDict):
     goal: str
     measured: str
