@@ -21,7 +21,10 @@ def start(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
         awaited = coroutine.send(None)
     except StopIteration:
         return None
-    return asyncio.ensure_future(_drive(coroutine, awaited))
+    # The future it waits on knows its loop: asking asyncio for the running loop costs a getpid()
+    # system call on Python 3.11, and ensure_future as much again in checks (~1 us per request).
+    loop = asyncio.get_running_loop() if awaited is None else awaited.get_loop()
+    return loop.create_task(_drive(coroutine, awaited))
 
 
 async def _drive(coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
