@@ -25,9 +25,9 @@ from kserver.wire.request import (
     MAX_DEPTH,
     FrameError,
     Request,
+    json_too_deep,
     new_request_id,
     request_from_object,
-    too_deep,
 )
 
 ALLOW_METHODS = b"GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
@@ -118,7 +118,7 @@ class HttpEndpoint:
                 volatile = orjson.loads(raw_volatile)
             except orjson.JSONDecodeError:
                 raise kerror("network.http.volatile_parse_failed", raw_volatile) from None
-            if not isinstance(volatile, dict) or too_deep(volatile):
+            if not isinstance(volatile, dict) or json_too_deep(raw_volatile, volatile):
                 raise kerror("network.http.volatile_parse_failed", raw_volatile[:200])
         controller = args.pop("controller", route.controller)
         action = args.pop("action", route.action)
@@ -164,7 +164,7 @@ class HttpEndpoint:
                 parsed = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
                 raise kerror("network.http.body_parse_failed", exc.msg) from None
-            if len(raw) >= 2 * MAX_DEPTH and too_deep(parsed):
+            if json_too_deep(raw, parsed):
                 raise kerror("api.assert.invalid_argument", "body", f"at most {MAX_DEPTH} levels of nesting")
             return parsed
         if mime == "application/x-www-form-urlencoded":

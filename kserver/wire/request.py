@@ -266,14 +266,16 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return any(isinstance(item, dict | list) for item in level)
 
 
-def _may_nest_deeper(raw: str | bytes) -> bool:
-    """False when ``raw`` has too few brackets to nest past MAX_DEPTH (C-speed, unlike ``too_deep``).
+def json_too_deep(raw: str | bytes, value: Any) -> bool:
+    """Whether ``value``, parsed from the JSON text ``raw``, nests more than MAX_DEPTH levels.
 
-    Brackets inside strings are counted too: an upper bound, never a false False.
+    The text is looked at first, at C speed: too short, or too few brackets (those inside
+    strings count too: an upper bound), and ``value`` need not be walked.
     """
-    if isinstance(raw, str):
-        return raw.count("{") + raw.count("[") > MAX_DEPTH
-    return raw.count(b"{") + raw.count(b"[") > MAX_DEPTH
+    if len(raw) < _DEPTH_CHECK_FROM:
+        return False
+    brackets = raw.count("{") + raw.count("[") if isinstance(raw, str) else raw.count(b"{") + raw.count(b"[")
+    return brackets > MAX_DEPTH and too_deep(value)
 
 
 def parse_frame(raw: str | bytes, protocol: Protocol = "websocket") -> Request:
@@ -283,7 +285,7 @@ def parse_frame(raw: str | bytes, protocol: Protocol = "websocket") -> Request:
     except orjson.JSONDecodeError as exc:
         error = kerror("network.websocket.unexpected_error", f"Invalid JSON frame: {exc.msg}")
         raise FrameError(error, None) from None
-    if len(raw) >= _DEPTH_CHECK_FROM and _may_nest_deeper(raw) and too_deep(data):
+    if json_too_deep(raw, data):
         request_id = data.get("requestId") if isinstance(data, dict) else None
         error = kerror("api.assert.invalid_argument", "request", f"at most {MAX_DEPTH} levels of nesting")
         raise FrameError(error, request_id if isinstance(request_id, str) else None, None)
