@@ -143,13 +143,14 @@ class GroupWriter:
                 job.result, job.error = None, _translate(exc)
             hand_back(group)
             return
-        durable = [job for job in group if job.durable and job.error is None]
-        if durable:
-            self._syncer.submit(durable)
-            if len(durable) < len(group):
-                hand_back([job for job in group if not job.durable or job.error is not None])
-        else:
-            hand_back(group)
+        answer_now: list[_Job] = []  # failed or not durable: nothing to sync for them
+        after_sync: list[_Job] = []
+        for job in group:
+            (after_sync if job.durable and job.error is None else answer_now).append(job)
+        if after_sync:
+            self._syncer.submit(after_sync)
+        if answer_now:
+            hand_back(answer_now)
 
     def _run_one(self, job: _Job) -> None:
         conn = self._conn
