@@ -47,7 +47,7 @@ import uvicorn
 from kserver.app import build_app
 from kserver.config import Settings, load_settings
 from kserver.transport.asgi import KServerASGI
-from kserver.transport.limits import guarded_protocols
+from kserver.transport.protocols import guarded_protocols
 
 
 class Server(uvicorn.Server):
@@ -81,7 +81,8 @@ def uvicorn_config(settings: Settings, app: KServerASGI) -> uvicorn.Config:
         app,
         host=settings.host,
         port=settings.port,
-        # httptools and websockets-sansio, plus a request-head timeout and socket abort (limits.py)
+        # httptools and websockets-sansio, plus a request-head timeout, socket abort and the direct
+        # WebSocket path (protocols.py)
         http=http_protocol,
         ws=ws_protocol,
         loop="uvloop",

@@ -1,5 +1,5 @@
-"""Admission limits of the transport: WebSocket connection counts, allowed origins, request-head
-timeout, and the uvicorn protocol hooks that let the app abort a socket.
+"""Admission limits of the transport: WebSocket connection counts, allowed origins, the abort
+extension, and the encoding of replies.
 
 Connection and origin refusals happen before the WebSocket upgrade completes: the client gets an
 HTTP error (429, 503 or 401) whose body is a Kuzzle error envelope, not an accepted-then-closed socket.
@@ -7,14 +7,10 @@ HTTP error (429, 503 or 401) whose body is a Kuzzle error envelope, not an accep
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
-
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from kserver.config import Settings
 from kserver.wire.catalog import KuzzleError, kerror
@@ -108,59 +104,3 @@ class OriginPolicy:
 
     def credentials(self, origin: str) -> bool:
         return origin.rstrip("/") in self.allowed
-
-
-def guarded_protocols(head_timeout: float) -> tuple[type[HttpToolsProtocol], type[WebSocketsSansIOProtocol]]:
-    """uvicorn's httptools and websockets-sansio protocols with a request-head timeout and the
-    abort extension; pass them as ``uvicorn.Config(http=..., ws=...)``."""
-
-    class WebSocketProtocol(WebSocketsSansIOProtocol):
-        def handle_connect(self, event: Any) -> None:
-            super().handle_connect(event)
-            if getattr(self, "scope", None) is not None:
-                self.scope["extensions"][ABORT_EXTENSION] = {}
-
-        async def send(self, message: Any) -> None:
-            if message["type"] == ABORT_EXTENSION:
-                if not self.disconnected:
-                    self.transport.abort()
-                return
-            await super().send(message)
-
-    class HttpProtocol(HttpToolsProtocol):
-        """Closes a connection whose request head (headers, or the WebSocket upgrade) is not
-        complete ``head_timeout`` seconds after the connection or the request started."""
-
-        _head_timer: asyncio.TimerHandle | None = None
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm_head_timer()
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._arm_head_timer()
-
-        def on_headers_complete(self) -> None:
-            self._disarm_head_timer()
-            super().on_headers_complete()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm_head_timer()
-            super().connection_lost(exc)
-
-        def _arm_head_timer(self) -> None:
-            if self._head_timer is None and head_timeout > 0:
-                self._head_timer = self.loop.call_later(head_timeout, self._head_expired)
-
-        def _disarm_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _head_expired(self) -> None:
-            self._head_timer = None
-            if not self.transport.is_closing():
-                self.transport.abort()
-
-    return HttpProtocol, WebSocketProtocol

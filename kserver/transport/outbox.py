@@ -2,9 +2,10 @@
 client does not read, within a byte and a frame budget; past it the connection is dropped.
 
 A frame is written at once, on the caller's stack, when the socket is writable (the common
-case: no task, no queue). When it is not, a single writer for the connection drains the queue
-(started when a frame arrives, gone when the queue is empty), so pushing never creates a task
-per frame and never waits. Nothing is allocated for an idle connection beyond this object.
+case: no task, no queue; with a direct socket not even the ASGI ``send`` coroutine). When it is
+not, a single writer for the connection drains the queue (started when a frame arrives, gone when
+the queue is empty), so pushing never creates a task per frame and never waits. Nothing is
+allocated for an idle connection beyond this object.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 
 from kserver.transport import eager
 from kserver.transport.asgi_types import Send
@@ -29,6 +31,7 @@ class Outbox:
         "_flushed",
         "_queue",
         "_send",
+        "_write_now",
         "_writer",
         "_writing",
         "can_abort",
@@ -39,8 +42,17 @@ class Outbox:
         "pending_bytes",
     )
 
-    def __init__(self, send: Send, *, max_bytes: int, max_messages: int, can_abort: bool) -> None:
+    def __init__(
+        self,
+        send: Send,
+        *,
+        max_bytes: int,
+        max_messages: int,
+        can_abort: bool,
+        write_now: Callable[[str], bool] | None = None,
+    ) -> None:
         self._send = send
+        self._write_now = write_now  # DirectSocket.write_text: True when written at once
         self.max_bytes = max_bytes
         self.max_messages = max_messages
         self.can_abort = can_abort
@@ -63,6 +75,9 @@ class Outbox:
             return
         size = len(text)
         if not self._writing:  # nothing pending: write it now (the first frame fits, however big)
+            write_now = self._write_now
+            if write_now is not None and write_now(text):
+                return
             self._writing = True
             self.pending_bytes = size
             self._writer = eager.start(self._write(text))

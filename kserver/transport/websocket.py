@@ -19,6 +19,7 @@ from typing import Any
 from kserver.router import Router
 from kserver.transport import eager
 from kserver.transport.asgi_types import Receive, Scope, Send
+from kserver.transport.direct import DIRECT_EXTENSION, DirectSocket
 from kserver.transport.limits import (
     ABORT_EXTENSION,
     ConnectionCounter,
@@ -46,7 +47,9 @@ class WebSocketSession:
     # slots: thousands of idle connections each carry one of these
     __slots__ = (
         "_in_flight",
+        "_in_hand",
         "_slot_free",
+        "_socket",
         "_tasks",
         "closed",
         "connection",
@@ -68,6 +71,7 @@ class WebSocketSession:
         max_size: int,
         limits: Limits | None = None,
         can_abort: bool = False,
+        socket: DirectSocket | None = None,
     ) -> None:
         self.router = router
         limits = limits or Limits()
@@ -76,7 +80,9 @@ class WebSocketSession:
             max_bytes=limits.send_queue_bytes,
             max_messages=limits.send_queue_messages,
             can_abort=can_abort,
+            write_now=socket.write_text if socket is not None else None,
         )
+        self._socket = socket
         self.max_in_flight = max_in_flight
         self.max_size = max_size
         self.connection = Connection("websocket", address, push=self.push)
@@ -84,11 +90,17 @@ class WebSocketSession:
         self.closed = False
         self.shutting_down = False
         self._in_flight = 0
+        self._in_hand = False  # run() holds a frame from receive(): direct frames must wait behind it
         # Created only when needed: an idle connection should cost as little memory as possible.
         self._slot_free: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[None]] | None = None
 
     async def run(self, receive: Receive) -> None:
+        """Serve frames until the client goes. With a direct socket most frames arrive through
+        ``_on_direct``; ``receive()`` then brings only the others (see kserver.transport.direct)."""
+        socket = self._socket
+        if socket is not None:
+            socket.attach(self._on_direct)
         while True:
             message = await receive()
             kind = message["type"]
@@ -104,12 +116,27 @@ class WebSocketSession:
                         kerror("network.websocket.unexpected_error", "invalid UTF-8"), None
                     )
                     continue
+            if socket is not None:
+                self._in_hand = True
+                socket.hold()
+            while self._in_flight >= self.max_in_flight:  # frames held back come this way
+                await self._free_slot()
             self._on_text(text)
-            if self._in_flight >= self.max_in_flight:
-                self._slot_free = asyncio.get_running_loop().create_future()
-                await self._slot_free
-                self._slot_free = None
+            while self._in_flight >= self.max_in_flight:  # stop reading until one finishes
+                await self._free_slot()
+            if socket is not None:
+                self._in_hand = False
+                socket.release()
         self.closed = True
+
+    async def _free_slot(self) -> None:
+        self._slot_free = asyncio.get_running_loop().create_future()
+        await self._slot_free
+        self._slot_free = None
+
+    def _on_direct(self, text: str) -> None:
+        self.last_seen = time.monotonic()
+        self._on_text(text)
 
     def _on_text(self, text: str) -> None:
         if text in _PING_TEXTS:
@@ -131,6 +158,8 @@ class WebSocketSession:
             self._reply_frame_error(kerror("api.process.shutting_down"), request.request_id)
             return
         self._in_flight += 1
+        if self._in_flight >= self.max_in_flight and self._socket is not None:
+            self._socket.hold()
         # Run the request eagerly: most finish without ever waiting (server:now, cached rights),
         # and a task per request would cost more than the request itself. One that does wait
         # is handed, suspended, to a task that drives it to the end.
@@ -149,9 +178,12 @@ class WebSocketSession:
             self.outbox.put(encode_envelope(body).decode())
         finally:
             self._in_flight -= 1
-            slot_free = self._slot_free
-            if slot_free is not None and not slot_free.done() and self._in_flight < self.max_in_flight:
-                slot_free.set_result(None)
+            if self._in_flight < self.max_in_flight:
+                slot_free = self._slot_free
+                if slot_free is not None and not slot_free.done():
+                    slot_free.set_result(None)
+                if self._socket is not None and not self._in_hand:
+                    self._socket.release()
 
     def _reply_frame_error(self, error: Any, request_id: str | None, frame: Any = None) -> None:
         payload = frame_error_envelope(error, self.router.node, request_id, frame)
@@ -219,6 +251,7 @@ async def serve_websocket(
             max_size=max_size,
             limits=counter.limits,
             can_abort=ABORT_EXTENSION in extensions,
+            socket=(extensions.get(DIRECT_EXTENSION) or {}).get("socket"),
         )
         sessions.add(session)
         router.metrics.connections["websocket"] += 1

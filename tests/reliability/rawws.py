@@ -22,17 +22,18 @@ def process_rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def encode_frame(text: str) -> bytes:
-    """One masked text frame, as a client must send it."""
+def encode_frame(text: str, *, binary: bool = False) -> bytes:
+    """One masked text (or binary) frame, as a client must send it."""
     payload = text.encode()
     mask = os.urandom(4)
     size = len(payload)
+    first = 0x82 if binary else 0x81
     if size < 126:
-        head = struct.pack("!BB", 0x81, 0x80 | size)
+        head = struct.pack("!BB", first, 0x80 | size)
     elif size < 1 << 16:
-        head = struct.pack("!BBH", 0x81, 0x80 | 126, size)
+        head = struct.pack("!BBH", first, 0x80 | 126, size)
     else:
-        head = struct.pack("!BBQ", 0x81, 0x80 | 127, size)
+        head = struct.pack("!BBQ", first, 0x80 | 127, size)
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
     return head + mask + masked
 
@@ -68,8 +69,8 @@ class RawWebSocket:
             raise ConnectionRefusedError(head.decode(errors="replace"))
         return cls(reader, writer)
 
-    async def send(self, frame: dict[str, Any]) -> None:
-        self.writer.write(encode_frame(orjson.dumps(frame).decode()))
+    async def send(self, frame: dict[str, Any], *, binary: bool = False) -> None:
+        self.writer.write(encode_frame(orjson.dumps(frame).decode(), binary=binary))
         await self.writer.drain()
 
     async def recv_text(self, timeout: float = 10) -> str:
