@@ -1,11 +1,14 @@
-"""The embedded storage engine: one SQLite file in WAL mode, every call off the event loop.
+"""The embedded storage engine: one SQLite file in WAL mode, nothing long on the event loop.
 
 Writes go to a single writer thread that group-commits them (see
-``sqlite_writer``); reads go to a small pool of reader threads (see
-``sqlite_readers``). Unique paths are enforced by the ``uniq`` table inside
-each write's transaction (see ``sqlite_docs``); filters become SQL over the
-JSON sources (see ``sqlite_sql``). ``indexed_paths`` are accepted and ignored:
-lookups by unique path already use ``uniq``'s index.
+``sqlite_writer``); searches, counts and multi-reads go to a small pool of reader
+threads (see ``sqlite_readers``). A read by id is one indexed lookup: it runs on
+the caller's thread, which costs less than a trip to a reader thread and back,
+and never waits for a busy file (those go to the readers). Unique paths are
+enforced by the ``uniq`` table inside each write's transaction (see
+``sqlite_docs``); filters become SQL over the JSON sources (see ``sqlite_sql``).
+``indexed_paths`` are accepted and ignored: lookups by unique path already use
+``uniq``'s index.
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ class SqliteEngine:
         self._regexp = _Regexp()
         self._writer: GroupWriter | None = None
         self._readers: ReaderPool | None = None
+        self._inline: sqlite3.Connection | None = None  # point reads on the loop (see get)
         self._unique: docs.UniqueMap = {}
 
     @property
@@ -108,16 +112,20 @@ class SqliteEngine:
             except BaseException:
                 await writer.stop()
                 raise
-            self._writer, self._readers = writer, ReaderPool(conns)
+            self._writer, self._readers = writer, ReaderPool(conns[1:])
+            self._inline = conns[0]
+            self._inline.execute("PRAGMA busy_timeout = 0")  # never wait on the loop: see get
         else:
             self._unique = await self._writer.submit(lambda c: docs.apply_specs(c, specs), durable=True)
 
     def _connect_readers(self) -> list[sqlite3.Connection]:
-        return [_connect(self.path, self._regexp, writer=False) for _ in range(self._reader_count)]
+        return [_connect(self.path, self._regexp, writer=False) for _ in range(self._reader_count + 1)]
 
     async def close(self) -> None:
-        writer, readers = self._writer, self._readers
-        self._writer = self._readers = None
+        writer, readers, inline = self._writer, self._readers, self._inline
+        self._writer = self._readers = self._inline = None
+        if inline is not None:
+            inline.close()
         if writer is not None:
             await writer.stop()
         if readers is not None:
@@ -147,6 +155,15 @@ class SqliteEngine:
         return self._writer.submit(run, durable=durable)
 
     async def get(self, collection: str, id: str) -> Stored | None:
+        """A read by id runs on the caller's thread: one indexed lookup in pages the OS has cached
+        costs less than handing it to a reader thread and back. With ``busy_timeout = 0`` it never
+        waits on the loop: a busy file (a checkpoint, another process) sends it to the readers."""
+        inline = self._inline
+        if inline is not None:
+            try:
+                return docs.get(inline, collection, id)
+            except sqlite3.Error:  # busy or failing: the readers wait, or report it
+                pass
         return await self._read(lambda c: docs.get(c, collection, id))
 
     async def mget(self, collection: str, ids: Sequence[str]) -> list[Stored]:

@@ -250,6 +250,40 @@ async def test_the_event_loop_is_never_blocked(sqlite: SqliteEngine) -> None:
     assert delete.result() == 3000
 
 
+def _long_read(conn: Any) -> int:
+    """Most of a second of SQLite work that holds no GIL (a recursive count)."""
+    count = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000000) "
+    row = conn.execute(count + "SELECT count(*) FROM n").fetchone()
+    return int(row[0])
+
+
+async def test_reads_by_id_do_not_queue_behind_long_reads(sqlite: SqliteEngine) -> None:
+    """A read by id runs on the caller's thread: with every reader thread busy with a long read,
+    it is answered at once, and it sees a write acknowledged just before."""
+    await sqlite.create("users", "a", {"name": "ann"}, durable=False)
+    busy = []
+    for _ in range(2):  # one per reader thread: each takes what is queued when it is free
+        busy.append(asyncio.ensure_future(sqlite._read(_long_read)))
+        await asyncio.sleep(0.05)
+    await sqlite.update("users", "a", {"n": 1}, durable=False)
+    got = await asyncio.wait_for(sqlite.get("users", "a"), 0.2)
+    assert got is not None
+    assert got.source == {"name": "ann", "n": 1}
+    assert not any(read.done() for read in busy)
+    assert await asyncio.gather(*busy) == [4_000_000] * 2
+
+
+async def test_a_read_by_id_falls_back_to_the_readers(sqlite: SqliteEngine) -> None:
+    """When the inline connection fails (here: closed under it; in life: a busy file, which it never
+    waits for on the loop), the reader threads answer the read."""
+    await sqlite.create("users", "a", {"name": "ann"}, durable=False)
+    assert sqlite._inline is not None
+    sqlite._inline.close()
+    got = await sqlite.get("users", "a")
+    assert got is not None
+    assert got.source == {"name": "ann"}
+
+
 @pytest.mark.slow
 async def test_a_killed_process_loses_no_acknowledged_write(tmp_path: Path) -> None:
     path = str(tmp_path / "crash.db")
