@@ -17,7 +17,7 @@ import orjson
 
 from kserver.storage.port import CollectionSpec, DuplicateKey, SearchPage, Source, StorageConflict, Stored
 from kserver.storage.sqlite_sql import Sql, json_path
-from kserver.storage.sqlite_values import dumps, loads, set_paths, unique_values, unset_paths
+from kserver.storage.sqlite_values import dumps, loads, node_at, set_paths, unique_values, unset_paths
 from kserver.storage.sqlite_writer import Tx
 
 SCHEMA = """
@@ -54,14 +54,12 @@ def _claim(
     conn: sqlite3.Connection,
     collection: str,
     id: str,
-    paths: tuple[str, ...],
-    old: Source | None,
-    new: Source,
+    changes: list[tuple[str, Any, Any]],
 ) -> None:
-    """Move ``id``'s rows in ``uniq`` from the values of ``old`` to those of ``new``."""
-    for path in paths:
-        before = unique_values(old, path) if old is not None else set()
-        after = unique_values(new, path)
+    """Move ``id``'s rows in ``uniq`` from the old to the new value of each ``(path, old, new)``."""
+    for path, old, new in changes:
+        before = unique_values(old)
+        after = unique_values(new)
         for value in before - after:
             conn.execute(
                 "DELETE FROM uniq WHERE collection = ? AND path = ? AND value = ? AND id = ?",
@@ -81,6 +79,19 @@ def _claim(
                     raise DuplicateKey(path, orjson.loads(value), holder)
 
 
+def _changed(paths: tuple[str, ...], before: list[Any] | None, source: Source) -> list[tuple[str, Any, Any]]:
+    """``(path, old, new)`` for the unique paths whose value may have changed. ``before`` holds the
+    old values (None for a new document); a value that is the very same object was not touched by
+    ``set_paths``/``unset_paths`` (they copy what they change), so it needs no comparison."""
+    if before is None:
+        return [(path, None, node) for path in paths if (node := node_at(source, path)) is not None]
+    return [
+        (path, old, new)
+        for path, old in zip(paths, before, strict=True)
+        if (new := node_at(source, path)) is not old
+    ]
+
+
 def create(tx: Tx, paths: tuple[str, ...], collection: str, id: str, source: Source) -> Stored:
     conn = tx.conn
     if paths:
@@ -91,7 +102,7 @@ def create(tx: Tx, paths: tuple[str, ...], collection: str, id: str, source: Sou
     )
     if cur.rowcount == 0:
         raise DuplicateKey("_id", id, id)
-    _claim(conn, collection, id, paths, None, source)
+    _claim(conn, collection, id, _changed(paths, None, source))
     return Stored(id, source, 1)
 
 
@@ -102,17 +113,20 @@ def _write(
     id: str,
     row: tuple[int, str],
     source: Source,
+    before: list[Any],
 ) -> Stored:
+    """Store ``source`` over ``row``; ``before``: the old values at ``paths``."""
     conn = tx.conn
-    if paths:
+    changes = _changed(paths, before, source) if paths else []
+    if changes:  # a clash must undo the document's write too
         tx.savepoint()
     version = row[0] + 1
     conn.execute(
         "UPDATE docs SET version = ?, source = ? WHERE collection = ? AND id = ?",
         (version, dumps(source), collection, id),
     )
-    if paths:
-        _claim(conn, collection, id, paths, loads(row[1]), source)
+    if changes:
+        _claim(conn, collection, id, changes)
     return Stored(id, source, version)
 
 
@@ -128,7 +142,8 @@ def replace(
     if row is None:
         return None
     _check_version(row, id, if_version)
-    return _write(tx, paths, collection, id, row, source)
+    old = loads(row[1]) if paths else {}
+    return _write(tx, paths, collection, id, row, source, [node_at(old, path) for path in paths])
 
 
 def update(
@@ -145,9 +160,10 @@ def update(
         return None
     _check_version(row, id, if_version)
     source = loads(row[1])
+    before = [node_at(source, path) for path in paths]
     set_paths(source, changes)
     unset_paths(source, removals)
-    return _write(tx, paths, collection, id, row, source)
+    return _write(tx, paths, collection, id, row, source, before)
 
 
 def upsert(
@@ -167,8 +183,9 @@ def upsert(
         return create(tx, paths, collection, id, source), True
     _check_version(row, id, if_version)
     source = loads(row[1])
+    before = [node_at(source, path) for path in paths]
     set_paths(source, changes)
-    return _write(tx, paths, collection, id, row, source), False
+    return _write(tx, paths, collection, id, row, source, before), False
 
 
 def delete(tx: Tx, collection: str, id: str, if_version: int | None) -> bool:
@@ -237,7 +254,7 @@ def _backfill(conn: sqlite3.Connection, collection: str, path: str) -> None:
     )
     for id, text in rows:
         try:
-            _claim(conn, collection, id, (path,), None, loads(text))
+            _claim(conn, collection, id, _changed((path,), None, loads(text)))
         except DuplicateKey as exc:
             exc.add_note(
                 f"existing documents {exc.holder!r} and {id!r} of {collection!r} share this value, "

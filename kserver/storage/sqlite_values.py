@@ -28,16 +28,22 @@ def canonical(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def unique_values(source: Source, path: str) -> set[str]:
-    """Canonical values at ``path``: the scalar there, or each array element; null and missing hold none.
-
-    Intermediate arrays are not traversed, matching the filters' ``json_each`` semantics.
-    """
+def node_at(source: Source, path: str) -> Any:
+    """The value at dotted ``path``, None when missing (intermediate arrays are not traversed,
+    matching the filters' ``json_each`` semantics)."""
     node: Any = source
     for key in path.split("."):
         if not isinstance(node, dict):
-            return set()
+            return None
         node = node.get(key)
+    return node
+
+
+def unique_values(node: Any) -> set[str]:
+    """Canonical values of a unique path's ``node``: the scalar, or each array element; null and
+    missing hold none."""
+    if node is None:
+        return set()
     items = node if isinstance(node, list) else [node]
     return {canonical(item) for item in items if item is not None}
 
@@ -45,16 +51,22 @@ def unique_values(source: Source, path: str) -> set[str]:
 def set_paths(doc: Source, paths: Mapping[str, Any]) -> None:
     """Set each dotted path in order, replacing any non-object on the way by a new object.
 
-    Objects on the way are copied before they change, so the caller's values
-    (which the document may share) are never mutated.
+    Objects on the way are copied before they change (once per call, however many paths go
+    through them), so the caller's values, which the document may share, are never mutated and
+    objects off the changed paths stay the very same objects (``sqlite_docs`` relies on it).
     """
+    copied: set[int] = set()  # ids of the objects this call made, safe to change
     for path, value in paths.items():
         *parents, leaf = path.split(".")
         node = doc
         for key in parents:
             child = node.get(key)
-            child = dict(child) if isinstance(child, dict) else {}
-            node[key] = child
+            if not isinstance(child, dict):
+                child = node[key] = {}
+                copied.add(id(child))
+            elif id(child) not in copied:
+                child = node[key] = dict(child)
+                copied.add(id(child))
             node = child
         node[leaf] = value
 

@@ -24,7 +24,7 @@ from kserver.storage.filters import (
     Range,
     Regexp,
 )
-from kserver.storage.port import DuplicateKey, Engine, SortSpec, StorageConflict, Stored
+from kserver.storage.port import CollectionSpec, DuplicateKey, Engine, SortSpec, StorageConflict, Stored
 
 U = "users"
 T = "things"
@@ -130,6 +130,25 @@ async def test_freeing_a_unique_value_lets_another_document_take_it(engine: Engi
         assert await engine.delete_matching(U, Ids(("a",)), durable=False) == 1
     await engine.create(U, "b", {"name": "ann", "emails": ["a@x"]}, durable=False)
     assert [hit.id for hit in (await engine.search(U, Eq("name", "ann"))).hits] == ["b"]
+
+
+async def test_a_nested_unique_path_follows_writes_of_its_parents_and_siblings(engine: Engine) -> None:
+    """``c.l.u`` unique: writing a sibling keeps the claim, writing or removing a parent moves it."""
+    await engine.open([CollectionSpec("deep", unique_paths=("c.l.u",))])
+    await engine.create("deep", "a", {"c": {"l": {"u": "x", "v": 1}}}, durable=False)
+    await engine.update("deep", "a", {"c.l.v": 2, "c.w": 3}, durable=False)  # siblings only
+    await engine.upsert("deep", "a", {"c.l.v": 4}, {}, durable=False)
+    with pytest.raises(DuplicateKey):
+        await engine.create("deep", "b", {"c": {"l": {"u": "x"}}}, durable=False)
+    await engine.update("deep", "a", {"c.l": {"u": "y"}}, durable=False)  # a parent: x is freed
+    await engine.create("deep", "b", {"c": {"l": {"u": "x"}}}, durable=False)
+    with pytest.raises(DuplicateKey):
+        await engine.upsert("deep", "b", {"c": {"l": {"u": "y"}}}, {}, durable=False)
+    await engine.update("deep", "a", {}, unset_paths=["c.l"], durable=False)  # y is freed
+    await engine.upsert("deep", "b", {"c": {"l": {"u": "y"}}}, {}, durable=False)
+    with pytest.raises(DuplicateKey):
+        await engine.update("deep", "a", {"c.l.u": "y"}, durable=False)
+    assert (await engine.get("deep", "a")) == Stored("a", {"c": {"w": 3}}, 5)
 
 
 async def test_versions_increment_on_every_write(engine: Engine) -> None:
