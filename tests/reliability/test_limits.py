@@ -57,7 +57,8 @@ async def test_pipelined_requests_are_bounded_by_max_in_flight(
 
 async def pipeline(ws: RawWebSocket, count: int) -> None:
     for i in range(count):
-        frame = {"controller": "security", "action": "getUser", "_id": f"nobody-{i}", "requestId": f"p{i}"}
+        # a search waits for a reader thread (a read by id would finish at once, never piling up)
+        frame = {"controller": "security", "action": "searchUsers", "body": {}, "requestId": f"p{i}"}
         await ws.send(frame)  # drain(): the server's backpressure holds this writer back
 
 

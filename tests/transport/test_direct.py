@@ -21,7 +21,7 @@ FRAMES = 3_000
 
 async def test_pipelined_frames_start_in_send_order_whatever_their_path(tmp_path: Path) -> None:
     """3,000 publishes pipelined in bursts of 50 frames without reading replies, mixed with binary
-    frames (always queued for receive()) and, in the second half, with storage reads (which wait,
+    frames (always queued for receive()) and, in the second half, with user searches (which wait,
     filling the two request slots and holding the socket): the subscriber gets every publication,
     in the order sent."""
     with running_server(tmp_path, args=("--max-in-flight", "2")) as server:
@@ -35,7 +35,7 @@ async def test_pipelined_frames_start_in_send_order_whatever_their_path(tmp_path
                 text = orjson.dumps({**frame, "body": {"seq": seq}, "requestId": f"p{seq}"}).decode()
                 burst.append(encode_frame(text, binary=seq % 7 == 3))
                 if seq >= FRAMES // 2 and seq % 5 == 0:
-                    read = {"controller": "security", "action": "getUser", "_id": f"nobody-{seq}"}
+                    read = {"controller": "security", "action": "searchUsers", "body": {}}
                     burst.append(encode_frame(orjson.dumps(read).decode()))
                 if len(burst) >= 50:
                     pipeliner.writer.write(b"".join(burst))
@@ -103,9 +103,9 @@ async def test_text_frames_skip_the_receive_queue_until_the_session_is_held(tmp_
             assert orjson.loads(await ws.recv())["room"] == "b"
             assert queued == ["binary"]
 
-            # Pipelined reads: one slot, so those behind a waiting read are queued, in order.
+            # Pipelined searches (reader threads: they wait): one slot, so those behind are queued.
             for i in range(50):
-                frame = {"controller": "security", "action": "getUser", "_id": f"x{i}", "requestId": f"g{i}"}
+                frame = {"controller": "security", "action": "searchUsers", "body": {}, "requestId": f"g{i}"}
                 await ws.send(orjson.dumps(frame).decode())
             rooms = {orjson.loads(await ws.recv())["room"] for _ in range(50)}
             assert rooms == {f"g{i}" for i in range(50)}
