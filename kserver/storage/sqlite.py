@@ -17,6 +17,7 @@ import asyncio
 import functools
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,15 +50,34 @@ class _Regexp:
         return self._compile(pattern, flags).search(text) is not None
 
 
+BUSY_TIMEOUT_S = 10.0
+
+
+def _wal_mode(conn: sqlite3.Connection) -> str:
+    """``PRAGMA journal_mode = WAL``, retried while another connection switches the same new file:
+    that lock is answered "database is locked" at once, without waiting for ``busy_timeout``
+    (two ``--workers`` starting on a fresh file hit it)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            mode: str = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            return mode
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 def _connect(path: str, regexp: _Regexp, *, writer: bool) -> sqlite3.Connection:
     if writer:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: the writer issues BEGIN/COMMIT itself; readers never hold a snapshot open.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, cached_statements=256)
     try:
-        conn.execute("PRAGMA busy_timeout = 10000")  # another process may hold the file (e.g. a backup)
+        # another process may hold the file (another worker, a backup)
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         if writer:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _wal_mode(conn)
             if mode != "wal":
                 raise StorageUnavailable(f"cannot use WAL mode on {path!r} (got {mode!r})")
             conn.execute("PRAGMA synchronous = NORMAL")
