@@ -3,8 +3,8 @@
 Writes go to a single writer thread that group-commits them (see
 ``sqlite_writer``); searches, counts and multi-reads go to a small pool of reader
 threads (see ``sqlite_readers``). A read by id is one indexed lookup: it runs on
-the caller's thread, which costs less than a trip to a reader thread and back,
-and never waits for a busy file (those go to the readers). Unique paths are
+the caller's thread, in a snapshot shared by the loop iteration's reads, and
+never waits for a busy file (those go to the readers; see ``sqlite_inline``). Unique paths are
 enforced by the ``uniq`` table inside each write's transaction (see
 ``sqlite_docs``); filters become SQL over the JSON sources (see ``sqlite_sql``).
 ``indexed_paths`` are accepted and ignored: lookups by unique path already use
@@ -33,6 +33,7 @@ from kserver.storage.port import (
     StorageUnavailable,
     Stored,
 )
+from kserver.storage.sqlite_inline import InlineReader
 from kserver.storage.sqlite_readers import ReaderPool
 from kserver.storage.sqlite_sql import REGEXP_FUNCTION, FilterCompiler, order_by
 from kserver.storage.sqlite_writer import GroupWriter, Tx
@@ -107,7 +108,7 @@ class SqliteEngine:
         self._regexp = _Regexp()
         self._writer: GroupWriter | None = None
         self._readers: ReaderPool | None = None
-        self._inline: sqlite3.Connection | None = None  # point reads on the loop (see get)
+        self._inline: InlineReader | None = None  # reads by id on the loop (sqlite_inline)
         self._unique: docs.UniqueMap = {}
 
     @property
@@ -133,8 +134,7 @@ class SqliteEngine:
                 await writer.stop()
                 raise
             self._writer, self._readers = writer, ReaderPool(conns[1:])
-            self._inline = conns[0]
-            self._inline.execute("PRAGMA busy_timeout = 0")  # never wait on the loop: see get
+            self._inline = InlineReader(conns[0])
         else:
             self._unique = await self._writer.submit(lambda c: docs.apply_specs(c, specs), durable=True)
 
@@ -175,14 +175,13 @@ class SqliteEngine:
         return self._writer.submit(run, durable=durable)
 
     async def get(self, collection: str, id: str) -> Stored | None:
-        """A read by id runs on the caller's thread: one indexed lookup in pages the OS has cached
-        costs less than handing it to a reader thread and back. With ``busy_timeout = 0`` it never
-        waits on the loop: a busy file (a checkpoint, another process) sends it to the readers."""
+        """On the caller's thread (``sqlite_inline``); a busy file (a checkpoint, another
+        process) or any failure sends the read to the reader threads, which wait or report."""
         inline = self._inline
         if inline is not None:
             try:
-                return docs.get(inline, collection, id)
-            except sqlite3.Error:  # busy or failing: the readers wait, or report it
+                return inline.get(collection, id)
+            except sqlite3.Error:
                 pass
         return await self._read(lambda c: docs.get(c, collection, id))
 

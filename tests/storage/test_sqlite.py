@@ -298,6 +298,39 @@ async def test_reads_by_id_do_not_queue_behind_long_reads(sqlite: SqliteEngine) 
     assert await asyncio.gather(*busy) == [4_000_000] * 2
 
 
+async def test_reads_by_id_see_every_write_acknowledged_before_them(sqlite: SqliteEngine) -> None:
+    """Reads by id share one snapshot per loop iteration. 40 writers update their own document and
+    read it back after each acknowledgment, while 4 readers read any document: no read returns a
+    value older than the last one acknowledged before the read began."""
+    docs = 40
+    acked = [0] * docs
+    await asyncio.gather(*(sqlite.create("t", f"d{i}", {"v": 0}, durable=False) for i in range(docs)))
+
+    async def writer(i: int) -> None:
+        for v in range(1, 40):
+            await sqlite.update("t", f"d{i}", {"v": v}, durable=v % 4 == 0)
+            acked[i] = v
+            got = await sqlite.get("t", f"d{i}")
+            assert got is not None
+            assert got.source["v"] == v
+
+    async def reader(k: int) -> int:
+        reads = 0
+        while min(acked) < 39:
+            j = (reads * 7 + k) % docs
+            floor = acked[j]
+            got = await sqlite.get("t", f"d{j}")
+            assert got is not None
+            assert got.source["v"] >= floor, (j, got.source["v"], floor)
+            reads += 1
+            await asyncio.sleep(0)
+        return reads
+
+    readers = [asyncio.ensure_future(reader(k)) for k in range(4)]
+    await asyncio.gather(*(writer(i) for i in range(docs)))
+    assert all(reads > 0 for reads in await asyncio.gather(*readers))
+
+
 async def test_a_read_by_id_falls_back_to_the_readers(sqlite: SqliteEngine) -> None:
     """When the inline connection fails (here: closed under it; in life: a busy file, which it never
     waits for on the loop), the reader threads answer the read."""
