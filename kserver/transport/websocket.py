@@ -98,9 +98,8 @@ class WebSocketSession:
     async def run(self, receive: Receive) -> None:
         """Serve frames until the client goes. With a direct socket most frames arrive through
         ``_on_direct``; ``receive()`` then brings only the others (see kserver.transport.direct)."""
-        socket = self._socket
-        if socket is not None:
-            socket.attach(self._on_direct)
+        if self._socket is not None:
+            self._socket.attach(self._on_direct)
         while True:
             message = await receive()
             kind = message["type"]
@@ -116,18 +115,26 @@ class WebSocketSession:
                         kerror("network.websocket.unexpected_error", "invalid UTF-8"), None
                     )
                     continue
-            if socket is not None:
-                self._in_hand = True
-                socket.hold()
+            self._in_hand = True
+            self._sync_hold()
             while self._in_flight >= self.max_in_flight:  # frames held back come this way
                 await self._free_slot()
             self._on_text(text)
             while self._in_flight >= self.max_in_flight:  # stop reading until one finishes
                 await self._free_slot()
-            if socket is not None:
-                self._in_hand = False
-                socket.release()
+            self._in_hand = False
+            self._sync_hold()
         self.closed = True
+
+    def _sync_hold(self) -> None:
+        """The direct socket hands frames over only while this session can start them at once:
+        no frame from receive() in hand (it goes first) and a request slot free."""
+        socket = self._socket
+        if socket is not None:
+            if self._in_hand or self._in_flight >= self.max_in_flight:
+                socket.hold()
+            else:
+                socket.release()
 
     async def _free_slot(self) -> None:
         self._slot_free = asyncio.get_running_loop().create_future()
@@ -158,8 +165,8 @@ class WebSocketSession:
             self._reply_frame_error(kerror("api.process.shutting_down"), request.request_id)
             return
         self._in_flight += 1
-        if self._in_flight >= self.max_in_flight and self._socket is not None:
-            self._socket.hold()
+        if self._in_flight >= self.max_in_flight:
+            self._sync_hold()
         # Run the request eagerly: most finish without ever waiting (server:now, cached rights),
         # and a task per request would cost more than the request itself. One that does wait
         # is handed, suspended, to a task that drives it to the end.
@@ -182,8 +189,7 @@ class WebSocketSession:
                 slot_free = self._slot_free
                 if slot_free is not None and not slot_free.done():
                     slot_free.set_result(None)
-                if self._socket is not None and not self._in_hand:
-                    self._socket.release()
+                self._sync_hold()
 
     def _reply_frame_error(self, error: Any, request_id: str | None, frame: Any = None) -> None:
         payload = frame_error_envelope(error, self.router.node, request_id, frame)
