@@ -139,6 +139,7 @@ class SqliteEngine:
             self._unique = await self._writer.submit(lambda c: docs.apply_specs(c, specs), durable=True)
 
     def _connect_readers(self) -> list[sqlite3.Connection]:
+        """The inline reader's connection first, then one per reader thread."""
         return [_connect(self.path, self._regexp, writer=False) for _ in range(self._reader_count + 1)]
 
     async def close(self) -> None:
