@@ -112,6 +112,10 @@ class Handoff(Generic[J]):
         for _ in range(self._workers):
             self._queue.put(None)
 
+    def idle(self) -> bool:
+        """True when no job waits in the queue (jobs still pending in a loop iteration are not seen)."""
+        return self._queue.empty()
+
     def take(self, carry: list[J], limit: int) -> list[J] | None:
         """The next group for a worker, at most ``limit`` jobs; None when the worker must stop.
 

@@ -9,6 +9,10 @@ callers are answered. Acknowledged writes get the guarantee of
 but the writer goes on with the next group during the fsync, and one fsync
 covers every group committed while the previous one ran.
 
+When the writer has nothing else queued after a commit, it syncs the group
+itself (``sync_here``) instead of waking this thread: nothing could run during
+the fsync anyway, and the wake-up is saved (~40 µs a group here).
+
 Why a sync on our own descriptor is enough: ``fdatasync`` flushes the file (the
 inode), whichever descriptor wrote to it. The WAL file exists from the first
 commit and is only deleted when the last connection closes (the writer stops
@@ -38,6 +42,7 @@ class WalSyncer:
         self._queue: queue.SimpleQueue[Sequence[Job] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="kserver-sqlite-syncer", daemon=True)
         self._fd = -1
+        self._lock = threading.Lock()  # the thread and ``sync_here`` share the descriptor and the count
         self.syncs = 0
         """fsyncs done so far (each covers one or more groups)."""
 
@@ -47,6 +52,10 @@ class WalSyncer:
     def submit(self, jobs: Sequence[Job]) -> None:
         """From the writer thread, after COMMIT: answer ``jobs`` once the WAL is on disk."""
         self._queue.put(jobs)
+
+    def sync_here(self, jobs: Sequence[Job]) -> None:
+        """On the calling thread (the writer, after COMMIT): sync, then answer ``jobs``."""
+        self._sync_and_answer(jobs)
 
     def stop(self) -> None:
         """Sync and answer what was submitted, then end the thread (blocks until it has)."""
@@ -73,13 +82,17 @@ class WalSyncer:
                     stopping = True
                     break
                 jobs.extend(more)
-            try:
+            self._sync_and_answer(jobs)
+
+    def _sync_and_answer(self, jobs: Sequence[Job]) -> None:
+        try:
+            with self._lock:
                 self._sync()
-            except OSError as exc:
-                error = StorageUnavailable(f"sqlite: cannot sync the WAL: {exc}")
-                for job in jobs:  # committed, but not known to be durable: the caller must not count on it
-                    job.result, job.error = None, error
-            hand_back(jobs)
+        except OSError as exc:
+            error = StorageUnavailable(f"sqlite: cannot sync the WAL: {exc}")
+            for job in jobs:  # committed, but not known to be durable: the caller must not count on it
+                job.result, job.error = None, error
+        hand_back(jobs)
 
     def _sync(self) -> None:
         if self._fd < 0:

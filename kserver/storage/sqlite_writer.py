@@ -15,7 +15,9 @@ of non-durable operations are answered at once; durable ones are handed to a
 ``WalSyncer`` thread, which fsyncs the WAL and then answers them (see
 ``sqlite_syncer``). One fsync covers every group committed meanwhile, and the
 writer runs the next group during it instead of waiting inside COMMIT: with
-``synchronous=FULL`` the writer and the disk would take turns.
+``synchronous=FULL`` the writer and the disk would take turns. When no job is
+queued after a commit there is no next group to run, so the writer syncs
+itself (``WalSyncer.sync_here``) and spares the syncer's wake-up.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class GroupWriter:
         self._syncer = WalSyncer(wal_path)
         self._thread = threading.Thread(target=self._loop, name="kserver-sqlite-writer", daemon=True)
         self._closing = False
+        self._carry: list[_Job] = []  # taken from the handoff beyond group_max, for the next group
         self.commits = 0
         """Transactions committed so far (groups, not operations)."""
 
@@ -118,9 +121,8 @@ class GroupWriter:
             await asyncio.to_thread(self._thread.join)
 
     def _loop(self) -> None:
-        carry: list[_Job] = []
         try:
-            while (group := self._handoff.take(carry, self._group_max)) is not None:
+            while (group := self._handoff.take(self._carry, self._group_max)) is not None:
                 self._commit_group(group)
         finally:
             self._syncer.stop()  # before closing: the last connection's close deletes the WAL
@@ -147,10 +149,13 @@ class GroupWriter:
         after_sync: list[_Job] = []
         for job in group:
             (after_sync if job.durable and job.error is None else answer_now).append(job)
-        if after_sync:
-            self._syncer.submit(after_sync)
         if answer_now:
             hand_back(answer_now)
+        if after_sync:
+            if self._carry or not self._handoff.idle():  # a next group waits: run it during the fsync
+                self._syncer.submit(after_sync)
+            else:
+                self._syncer.sync_here(after_sync)
 
     def _run_one(self, job: _Job) -> None:
         conn = self._conn

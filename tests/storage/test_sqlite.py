@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from kserver.storage import sqlite_syncer
 from kserver.storage.filters import MATCH_ALL, Eq, Regexp
 from kserver.storage.port import CollectionSpec, DuplicateKey, StorageUnavailable, Stored
 from kserver.storage.sqlite import SqliteEngine, _connect, _Regexp
@@ -90,6 +91,53 @@ async def test_durable_writes_are_answered_after_a_wal_sync_that_they_share(sqli
     await asyncio.gather(*(write(i) for i in range(256)))
     assert min(seen) > syncs_before
     assert 1 <= sqlite.syncs - syncs_before < 256 / 4
+
+
+@pytest.fixture
+def sync_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of the thread of each WAL sync (the real sync still runs)."""
+    names: list[str] = []
+    real = sqlite_syncer._sync_data
+
+    def spy(fd: int) -> None:
+        names.append(threading.current_thread().name)
+        real(fd)
+
+    monkeypatch.setattr(sqlite_syncer, "_sync_data", spy)
+    return names
+
+
+async def test_a_durable_write_with_nothing_queued_behind_it_is_synced_by_the_writer(
+    db_path: str, sync_threads: list[str]
+) -> None:
+    engine = SqliteEngine(db_path)
+    await engine.open([USERS])
+    try:
+        sync_threads.clear()
+        syncs_before = engine.syncs
+        for i in range(5):
+            await engine.create("users", f"u{i}", {"name": f"n{i}"}, durable=True)
+            assert engine.syncs - syncs_before == len(sync_threads) == i + 1  # answered after its own sync
+        assert sync_threads == ["kserver-sqlite-writer"] * 5
+    finally:
+        await engine.close()
+
+
+async def test_a_group_with_another_queued_behind_it_is_synced_by_the_syncer(
+    db_path: str, sync_threads: list[str]
+) -> None:
+    engine = SqliteEngine(db_path, group_max=16)
+    await engine.open([USERS])
+    try:
+        sync_threads.clear()
+        # one loop iteration queues 64 writes: the writer runs 4 groups of 16 back to back
+        await asyncio.gather(
+            *(engine.create("users", f"u{i}", {"name": f"n{i}"}, durable=True) for i in range(64))
+        )
+        assert engine.commits >= 4
+        assert "kserver-sqlite-syncer" in sync_threads
+    finally:
+        await engine.close()
 
 
 async def test_non_durable_writes_wait_for_no_sync(sqlite: SqliteEngine) -> None:
