@@ -16,7 +16,7 @@ log = logging.getLogger("kserver.user_events")
 UserAction = Literal["create", "update", "replace", "delete", "upsert"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one or more per request: not frozen, whose __init__ costs 3 times as much
 class UserEvent:
     action: UserAction
     kuid: str

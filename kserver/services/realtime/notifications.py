@@ -25,7 +25,7 @@ _EVENTS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one or more per request: not frozen, whose __init__ costs 3 times as much
 class DocumentChange:
     """A document event to notify, with what the notification needs of its causing request.
 
