@@ -102,7 +102,8 @@ def create(tx: Tx, paths: tuple[str, ...], collection: str, id: str, source: Sou
     )
     if cur.rowcount == 0:
         raise DuplicateKey("_id", id, id)
-    _claim(conn, collection, id, _changed(paths, None, source))
+    if paths:
+        _claim(conn, collection, id, _changed(paths, None, source))
     return Stored(id, source, 1)
 
 
@@ -178,7 +179,8 @@ def upsert(
     row = _row(tx.conn, collection, id)
     if row is None:
         source: Source = {}
-        set_paths(source, on_insert)
+        if on_insert:
+            set_paths(source, on_insert)
         set_paths(source, changes)
         return create(tx, paths, collection, id, source), True
     _check_version(row, id, if_version)

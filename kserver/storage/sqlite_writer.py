@@ -132,8 +132,9 @@ class GroupWriter:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
+            tx = Tx(conn)
             for job in group:
-                self._run_one(job)
+                self._run_one(job, tx)
             conn.execute("COMMIT")
             self.commits += 1
         except Exception as exc:
@@ -157,9 +158,9 @@ class GroupWriter:
             else:
                 self._syncer.sync_here(after_sync)
 
-    def _run_one(self, job: _Job) -> None:
+    def _run_one(self, job: _Job, tx: Tx) -> None:
         conn = self._conn
-        tx = Tx(conn)
+        tx.has_savepoint = False  # one Tx per group, one savepoint (at most) per operation
         try:
             job.result = job.run(tx)
         except Exception as exc:
