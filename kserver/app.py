@@ -136,7 +136,7 @@ def build_app(settings: Settings) -> KServerASGI:
     # rights are checked through the gate at call time (subscriptions to %kserver need user-read rights)
     register("realtime", RealtimeController(hotel, router.gate.authorize).actions())
     register("server", MetricsController(metrics, hotel).actions())
-    user_events.listen(UserFeed(hotel.notify, router.node).on_user_event)
+    user_events.listen(UserFeed(hotel.notify, router.node, hotel.wants).on_user_event)
     disconnect_hooks.append(hotel.drop_connection)
     auth.watch.on_expired.append(hotel.drop_connection)  # TokenExpired ends the subscriptions
     if settings.redis_url:

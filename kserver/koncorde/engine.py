@@ -228,6 +228,10 @@ class Koncorde:
     def has(self, room: str) -> bool:
         return room in self._rooms
 
+    def watches(self, index: str, collection: str) -> bool:
+        """Whether any room is registered on this collection (``test`` can match something)."""
+        return (index, collection) in self._collections
+
     def get(self, room: str) -> NormalizedFilter | None:
         return self._rooms.get(room)
 

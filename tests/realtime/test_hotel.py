@@ -10,7 +10,7 @@ import pytest
 from kserver.services.realtime.channels import channel_name, parse_scope, parse_users
 from kserver.services.realtime.hotel import Hotel
 from kserver.services.realtime.notifications import DocumentChange
-from kserver.services.realtime.user_feed import user_change
+from kserver.services.realtime.user_feed import USERS_COLLECTION, USERS_INDEX, UserFeed, user_change
 from kserver.services.user_events import UserEvent
 from kserver.wire.catalog import KuzzleError
 from kserver.wire.context import Connection
@@ -105,6 +105,58 @@ def test_notify_feeds_listeners_but_deliver_does_not() -> None:
     hotel.notify(change("publish", {"a": 1}, id=None))
     hotel.deliver(change("publish", {"a": 2}, id=None))
     assert [c.source for c in seen] == [{"a": 1}]
+
+
+def test_wants_a_change_only_when_a_room_or_a_listener_can_receive_it() -> None:
+    hotel, inbox = Hotel("n"), Inbox()
+    assert not hotel.wants("i", "c")
+    sub = hotel.subscribe(
+        inbox.connection, hotel.normalize("i", "c", {}), scope="all", users="none", volatile=None
+    )
+    assert hotel.wants("i", "c")
+    assert not hotel.wants("i", "other")
+    hotel.unsubscribe(inbox.connection, sub.room_id)
+    assert not hotel.wants("i", "c")
+    hotel.on_change.append(lambda change: None)  # the relay to other nodes
+    assert hotel.wants("i", "other")
+
+
+def test_the_last_room_of_a_collection_takes_its_matches_along() -> None:
+    # Changes of an unwatched collection are not notified (wants), so no match memory may outlive
+    # its rooms: a room made again from the same filter must not get an "out" for a document it
+    # never saw enter.
+    hotel, first, second = Hotel("n"), Inbox(), Inbox()
+    normalized = hotel.normalize("i", "c", {"equals": {"k": 1}})
+    sub = hotel.subscribe(first.connection, normalized, scope="all", users="none", volatile=None)
+    assert hotel.deliver(change("create", {"k": 1})) == 1
+    hotel.unsubscribe(first.connection, sub.room_id)
+    again = hotel.subscribe(second.connection, normalized, scope="all", users="none", volatile=None)
+    assert again.room_id == sub.room_id
+    assert hotel.deliver(change("update", {"k": 2})) == 0
+    assert second.frames == []
+
+
+def test_the_user_feed_builds_no_notification_nobody_can_receive() -> None:
+    hotel, inbox = Hotel("n"), Inbox()
+    notified: list[DocumentChange] = []
+
+    def notify(change: DocumentChange) -> int:
+        notified.append(change)
+        return hotel.notify(change)
+
+    feed = UserFeed(notify, "n", hotel.wants)
+    feed.on_user_event(UserEvent("upsert", "u1", {"a": 1}, created=True))
+    assert notified == []
+    hotel.subscribe(
+        inbox.connection,
+        hotel.normalize(USERS_INDEX, USERS_COLLECTION, {}),
+        scope="all",
+        users="none",
+        volatile=None,
+    )
+    feed.on_user_event(UserEvent("upsert", "u1", {"a": 2}, created=False))
+    assert [c.source for c in notified] == [{"a": 2}]
+    assert [f["result"]["_source"] for f in inbox.frames] == [{"a": 2}]
 
 
 def test_changes_survive_json_round_trips() -> None:

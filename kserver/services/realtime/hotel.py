@@ -176,6 +176,8 @@ class Hotel:
         if not room.members:
             del self._rooms[room_id]
             self.koncorde.remove(room_id)
+            if not self.koncorde.watches(room.index, room.collection):
+                self._forget_matches(room.index, room.collection)
             return
         if notify:
             self._notify_user(room, "out", member.volatile, "unsubscribe", connection.protocol)
@@ -201,7 +203,18 @@ class Hotel:
         """Kuzzle's ``realtime`` metrics: rooms, and connections holding subscriptions."""
         return {"rooms": len(self._rooms), "subscriptions": len(self._by_connection)}
 
+    def _forget_matches(self, index: str, collection: str) -> None:
+        """Drop what documents of a collection matched: its last room is gone (``wants`` turns
+        False and its changes are no longer notified, so nothing would ever update these)."""
+        for key in [key for key in self._matched if key[0] == index and key[1] == collection]:
+            del self._matched[key]
+
     # ---- notifications ---------------------------------------------------------------
+    def wants(self, index: str, collection: str) -> bool:
+        """Whether a change on this collection can reach anyone: a room here, or an ``on_change``
+        listener (the relay to other nodes). When not, its notification need not be built."""
+        return bool(self.on_change) or self.koncorde.watches(index, collection)
+
     def notify(self, change: DocumentChange) -> int:
         """Deliver ``change`` here and hand it to the ``on_change`` listeners; returns frames pushed."""
         pushed = self.deliver(change)

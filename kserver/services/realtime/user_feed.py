@@ -40,11 +40,20 @@ def user_change(event: UserEvent, node: str, timestamp: int | None = None) -> Do
 
 
 class UserFeed:
-    """Listens to user events (``UserEvents.listen(feed.on_user_event)``) and notifies them."""
+    """Listens to user events (``UserEvents.listen(feed.on_user_event)``) and notifies them.
 
-    def __init__(self, notify: Callable[[DocumentChange], int], node: str) -> None:
+    ``wants(index, collection)`` tells whether anyone can receive a notification on
+    ``%kserver/users`` (a subscription here, or a relay to other nodes): when nobody can, the
+    notification is not built (about 3 µs of an upsert's event-loop time).
+    """
+
+    def __init__(
+        self, notify: Callable[[DocumentChange], int], node: str, wants: Callable[[str, str], bool]
+    ) -> None:
         self._notify = notify
+        self._wants = wants
         self.node = node
 
     def on_user_event(self, event: UserEvent) -> None:
-        self._notify(user_change(event, self.node))
+        if self._wants(USERS_INDEX, USERS_COLLECTION):
+            self._notify(user_change(event, self.node))
