@@ -53,10 +53,6 @@ class WalSyncer:
         """From the writer thread, after COMMIT: answer ``jobs`` once the WAL is on disk."""
         self._queue.put(jobs)
 
-    def sync_here(self, jobs: Sequence[Job]) -> None:
-        """On the calling thread (the writer, after COMMIT): sync, then answer ``jobs``."""
-        self._sync_and_answer(jobs)
-
     def stop(self) -> None:
         """Sync and answer what was submitted, then end the thread (blocks until it has)."""
         self._queue.put(None)
@@ -82,9 +78,11 @@ class WalSyncer:
                     stopping = True
                     break
                 jobs.extend(more)
-            self._sync_and_answer(jobs)
+            self.sync_here(jobs)
 
-    def _sync_and_answer(self, jobs: Sequence[Job]) -> None:
+    def sync_here(self, jobs: Sequence[Job]) -> None:
+        """On the calling thread (this one's, or the writer's after a COMMIT with nothing queued
+        behind it): sync the WAL, then answer ``jobs``."""
         try:
             with self._lock:
                 self._sync()
