@@ -30,6 +30,7 @@ Lookup = Callable[[str, str], float | None]  # (target, scenario) -> value
 COLORS = {
     "echo": "#9e9e9e",
     "picows": "#6a3d9a",
+    "floor": "#fdbf6f",
     "kserver-sqlite": "#1f78b4",
     "kserver-mongodb": "#33a02c",
 }

@@ -46,3 +46,10 @@ def test_the_credential_scenario_gets_every_core_and_a_probe(bench_run: ModuleTy
     frame = json.loads(argv[argv.index("--frame") + 1])
     assert frame["body"]["credentials"]["local"]["username"] == "cred-64-{{n}}"
     assert json.loads(argv[argv.index("--probe") + 1]) == {"controller": "server", "action": "now"}
+
+
+def test_the_floor_runs_by_default_with_the_frames_it_answers(bench_run: ModuleType) -> None:
+    assert bench_run.parse_args([]).targets.split(",") == ["echo", "picows", "floor", "kserver"]
+    assert set(bench_run.FLOOR_SCENARIOS) <= set(bench_run.SCENARIOS)
+    with pytest.raises(SystemExit):
+        bench_run.parse_args(["--targets", "echo,flor"])
