@@ -145,7 +145,7 @@ class Writer:
         self._loop = loop
         self._pending: list[Job] = []
         self._queue: queue.SimpleQueue[list[Job]] = queue.SimpleQueue()
-        threading.Thread(target=self._run, daemon=True).start()
+        threading.Thread(target=self._run, name="floor-writer", daemon=True).start()
 
     def submit(self, job: Job) -> None:
         if not self._pending:

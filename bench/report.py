@@ -47,6 +47,9 @@ class Run(TypedDict):
     result: LoadgenResult
     server_cpu: float | None  # kserver (all threads) plus its database server (FerretDB), in cores
     others_cpu: float | None  # the rest of the machine on the server's core (pinned runs only)
+    # the server process's CPU by thread, in cores: "loop" (the main thread, which runs the event
+    # loop) and "other threads" (SQLite writer, syncer and readers, argon2 hashing...)
+    threads_cpu: NotRequired[dict[str, float] | None]
 
 
 class Summary(TypedDict):
@@ -66,6 +69,8 @@ class Summary(TypedDict):
     others_cpu: float | None
     disturbed_rounds: int
     probe_p99_ms: float | None
+    loop_us: NotRequired[float | None]  # µs of the event loop's thread per frame (median)
+    other_threads_us: NotRequired[float | None]  # µs of the server's other threads per frame
 
 
 class Ratio(TypedDict):
@@ -175,6 +180,13 @@ def per_cpu(run: Run) -> float | None:
     return round(run["result"]["frames_per_s"] / cpu) if cpu else None
 
 
+def thread_us(run: Run, thread: str) -> float | None:
+    """µs of CPU of one thread bucket of the server process per frame."""
+    cpu = (run.get("threads_cpu") or {}).get(thread)
+    frames = run["result"]["frames_per_s"]
+    return round(cpu / frames * 1e6, 1) if cpu is not None and frames else None
+
+
 def disturbed(run: Run) -> bool:
     """Pinned, and neither side had a full core: a neighbour took the CPU, frames/s understates."""
     cpu = run["server_cpu"]
@@ -217,6 +229,8 @@ def summarize(runs: list[Run]) -> list[Summary]:
                 others_cpu=median([r["others_cpu"] for r in group]),
                 disturbed_rounds=sum(disturbed(r) for r in group),
                 probe_p99_ms=median([r["result"].get("probe", {}).get("p99_ms") for r in group]),
+                loop_us=median([thread_us(r, "loop") for r in group]),
+                other_threads_us=median([thread_us(r, "other threads") for r in group]),
             )
         )
     return rows
@@ -380,6 +394,19 @@ def table(rows: list[Summary], ratio_rows: list[Ratio]) -> str:
         if s["errors"]:
             lines.append(f"{'':<16}   errors: {s['error_ids']}")
     return "\n".join(lines)
+
+
+def thread_table(rows: list[Summary], connections: int) -> str:
+    """Server CPU per frame by thread at ``connections``, for the rows that measured it."""
+    lines = [f"{'target':<16} {'scenario':<11} {'loop µs':>8} {'threads µs':>10} {'total µs':>8}"]
+    for s in rows:
+        loop, other = s.get("loop_us"), s.get("other_threads_us")
+        if s["connections"] != connections or loop is None or other is None:
+            continue
+        lines.append(
+            f"{s['target']:<16} {s['scenario']:<11} {loop:>8.1f} {other:>10.1f} {loop + other:>8.1f}"
+        )
+    return "\n".join(lines) if len(lines) > 1 else ""
 
 
 def batch_table(batches: list[Batch]) -> str:

@@ -123,3 +123,20 @@ def test_batch_figures_are_medians_of_the_requests_that_succeeded() -> None:
     row = text.splitlines()[1].split()
     assert row[3:] == ["3.00", "38", "0", "1/3"]  # medians of 2 s, 4 s and 50, 25 users/s; 1 of 3 failed
     assert "round 2 kserver-mongodb fresh failed after 30.0 s: not connected" in text
+
+
+def test_cpu_per_frame_by_thread_is_a_median_over_the_rounds() -> None:
+    runs = []
+    for round_no, loop in ((1, 0.5), (2, 0.7), (3, 0.6)):
+        r = run("kserver-sqlite", "get", 64, 20_000, round_no=round_no)
+        r["threads_cpu"] = {"loop": loop, "other threads": 0.2}
+        runs.append(r)
+    runs.append(run("echo", "now", 64, 50_000))  # measured without the split: not in the table
+    rows = report.summarize(runs)
+    get = report.find(rows, "kserver-sqlite", "get", 64)
+    assert get is not None
+    assert (get.get("loop_us"), get.get("other_threads_us")) == (30.0, 10.0)
+    table = report.thread_table(rows, 64).splitlines()
+    assert len(table) == 2
+    assert table[1].split() == ["kserver-sqlite", "get", "30.0", "10.0", "40.0"]
+    assert report.thread_table(rows, 16) == ""
