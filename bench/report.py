@@ -1,8 +1,8 @@
 """Medians, ratios, the goal table and the results file of ``bench/run``; no I/O but the final write.
 
-A run is one load-generator pass: one target (``echo``, ``picows``, ``kserver-sqlite``,
+A run is one load-generator pass: one target (``echo``, ``picows``, ``floor``, ``kserver-sqlite``,
 ``kserver-mongodb``), one scenario, one connection count, one round. Rows are the medians over the
-rounds; every kserver row is compared with ``echo:now`` at the same connection count.
+rounds; every other row is compared with ``echo:now`` at the same connection count.
 """
 
 from __future__ import annotations
