@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.echo_app import serve
 from kserver.transport.direct import DIRECT_EXTENSION, DirectSocket
 from kserver.transport.protocols import guarded_protocols
 
@@ -263,23 +263,7 @@ def main(argv: list[str]) -> None:
         sys.exit("usage: floor_app.py <port> <sqlite file> <jwt>")
     seed(argv[2])
     http_protocol, ws_protocol = guarded_protocols(10.0)
-    # Same transport settings as kserver/cli.py uvicorn_config().
-    uvicorn.run(
-        Floor(argv[2], argv[3]),
-        host="127.0.0.1",
-        port=int(argv[1]),
-        http=http_protocol,
-        ws=ws_protocol,
-        loop="uvloop",
-        lifespan="off",
-        ws_max_size=1024 * 1024,
-        ws_ping_interval=None,
-        ws_per_message_deflate=False,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-    )
+    serve(Floor(argv[2], argv[3]), int(argv[1]), http=http_protocol, ws=ws_protocol, proxy_headers=False)
 
 
 if __name__ == "__main__":
