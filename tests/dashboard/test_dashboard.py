@@ -56,7 +56,7 @@ def test_static_files_and_headers(dash_server: ServerProcess) -> None:
 
 
 def test_dashboard_in_headless_chromium(dash_server: ServerProcess) -> None:
-    chromium = _required("chromium", "run tests/tools/chromium.sh")
+    chromium = _required("chromium", "run tests/tools/debian.sh chromium chromium")
     _required("node", "install Node.js >= 18")
     if not (HERE / "node_modules" / "playwright-core").is_dir():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300)

@@ -21,7 +21,7 @@ def redis_binary() -> str:
     found = os.environ.get("KSERVER_REDIS_BIN") or shutil.which("redis-server")
     if found:
         return found
-    message = "redis-server is not installed: run tests/tools/redis.sh"
+    message = "redis-server is not installed: run tests/tools/debian.sh redis-server redis-server"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
