@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kserver.app import build_app
 from kserver.config import Settings
+from kserver.router import Router
 from kserver.services.collections import USERS
 from kserver.storage.port import CollectionSpec
 from kserver.storage.sqlite import SqliteEngine
@@ -69,6 +70,32 @@ async def running(app: KServerASGI) -> AsyncIterator[None]:
         await task
 
 
+async def seeded(router: Router, connection: Connection) -> str:
+    """Through ``router``: the first admin, a login and ``USERS_SEEDED`` users m0..; the admin's jwt."""
+
+    async def query(frame: dict[str, Any]) -> Any:
+        body = (await router.dispatch(parse_frame(orjson.dumps(frame)), connection)).body
+        if body["error"] is not None:
+            raise RuntimeError(f"{frame['action']}: {body['error']}")
+        return body["result"]
+
+    credentials = {"username": "admin", "password": PASSWORD}
+    await query(
+        {
+            "controller": "security",
+            "action": "createFirstAdmin",
+            "_id": "admin",
+            "body": {"content": {}, "credentials": {"local": credentials}},
+        }
+    )
+    jwt: str = (
+        await query({"controller": "auth", "action": "login", "strategy": "local", "body": credentials})
+    )["jwt"]
+    users = [{"_id": f"m{i}", "content": {"profileIds": ["default"], "i": i}} for i in range(USERS_SEEDED)]
+    await query({"controller": "security", "action": "mUpsertUsers", "jwt": jwt, "body": {"users": users}})
+    return jwt
+
+
 def run_now(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Run a coroutine that must not wait (everything here is served from caches or the loop)."""
     try:
@@ -96,29 +123,8 @@ async def measure(directory: Path, frames: int, passes: int) -> dict[str, float]
     connection = Connection("websocket", push=lambda _: None)
     router = app.router
 
-    async def query(frame: dict[str, Any]) -> Any:
-        body = (await router.dispatch(parse_frame(orjson.dumps(frame)), connection)).body
-        if body["error"] is not None:
-            raise RuntimeError(f"{frame['action']}: {body['error']}")
-        return body["result"]
-
     async with running(app):
-        credentials = {"username": "admin", "password": PASSWORD}
-        await query(
-            {
-                "controller": "security",
-                "action": "createFirstAdmin",
-                "_id": "admin",
-                "body": {"content": {}, "credentials": {"local": credentials}},
-            }
-        )
-        login = {"controller": "auth", "action": "login", "strategy": "local", "body": credentials}
-        jwt = (await query(login))["jwt"]
-        users = [
-            {"_id": f"m{i}", "content": {"profileIds": ["default"], "i": i}} for i in range(USERS_SEEDED)
-        ]
-        seed = {"controller": "security", "action": "mUpsertUsers", "jwt": jwt, "body": {"users": users}}
-        await query(seed)
+        jwt = await seeded(router, connection)
 
         store = SqliteEngine(str(path))
         await store.open([CollectionSpec(USERS)])

@@ -1,0 +1,296 @@
+"""Instructions per request, counted by valgrind: figures this machine's noise cannot move.
+
+Throughput ratios from ``bench/run`` move by 5 to 10% between runs on this machine (two shared, noisy
+cores), more than most single changes to a request's path are worth. The number of instructions a
+request executes does not depend on the neighbours: this counts them.
+
+Each measurement runs in-process, without sockets or system calls on the request path: the target
+is served by the uvicorn WebSocket protocol it runs under in ``bench/run`` (kserver's subclass of
+websockets-sansio with the direct path for kserver and the floor, uvicorn's own for the echo),
+``CONNECTIONS`` connections over a fake transport, every connection sending one frame per loop
+iteration, as the load generator's 64 connections with one request in flight. The whole process
+runs under ``valgrind --tool=cachegrind``, twice, with ``--small`` and ``--large`` frames per
+connection: the difference of the two totals divided by the difference of frames is the cost of
+one frame with start-up, seeding and login taken out. The first round of replies is checked
+(status 200, or the frame itself for the echo) in both runs, so it cancels out too.
+
+Targets: ``echo`` (bench/echo_app.py), ``floor`` (bench/floor_app.py), ``kserver`` (embedded
+engine, the first admin's token, 1,000 users); scenarios ``now`` and ``get`` (authenticated
+``security:getUser``). Writes: each waits for a writer thread, which valgrind runs one thread at a
+time; they are left to ``bench/run``.
+
+``python bench/instructions.py [--targets echo,floor,kserver] [--scenarios now,get] [--json out]``
+needs valgrind (Debian package ``valgrind``); one target and scenario takes 10 to 40 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+CONNECTIONS = 64
+TARGETS = ("echo", "floor", "kserver")
+SCENARIOS = ("now", "get")
+_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+class FakeTransport(asyncio.Transport):
+    """What a protocol writes, kept in memory; never pauses, never closes by itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 7512), "peername": ("127.0.0.1", 40000)}.get(name, default)
+
+
+def frames_for(scenario: str, jwt: str) -> Callable[[int], bytes]:
+    if scenario == "now":
+        return lambda n: orjson.dumps({"controller": "server", "action": "now", "requestId": str(n)})
+    if scenario == "get":
+        return lambda n: orjson.dumps(
+            {
+                "controller": "security",
+                "action": "getUser",
+                "_id": f"m{n % 1000}",
+                "jwt": jwt,
+                "requestId": str(n),
+            }
+        )
+    raise ValueError(f"unknown scenario {scenario!r}")
+
+
+async def drive(
+    app: Any,
+    protocol_class: type[Any],
+    frames: Callable[[int], bytes],
+    per_connection: int,
+    *,
+    proxy_headers: bool,
+) -> int:
+    """Serve ``per_connection`` frames on each of ``CONNECTIONS`` connections; returns the replies.
+
+    Raises when a reply of the first round is not a success (or, for the echo, not the frame)."""
+    import uvicorn
+    from uvicorn.server import ServerState
+    from websockets.client import ClientProtocol
+    from websockets.uri import parse_uri
+
+    config = uvicorn.Config(
+        app,
+        ws="websockets-sansio",
+        lifespan="off",
+        ws_ping_interval=None,
+        ws_per_message_deflate=False,
+        log_level="warning",
+        proxy_headers=proxy_headers,  # as served in bench/run: on for the echo, off for the others
+    )
+    config.load()
+    state = ServerState()
+    peers: list[tuple[Any, FakeTransport, ClientProtocol]] = []
+    for _ in range(CONNECTIONS):
+        server, transport = protocol_class(config, state, {}), FakeTransport()
+        server.connection_made(transport)
+        client = ClientProtocol(parse_uri("ws://127.0.0.1:7512/"))
+        client.send_request(client.connect())
+        server.data_received(b"".join(client.data_to_send()))
+        peers.append((server, transport, client))
+    await _until(lambda: all(transport.written for _, transport, _ in peers))
+    for _, transport, client in peers:  # the handshake answers
+        client.receive_data(b"".join(transport.written))
+        transport.written.clear()
+        list(client.events_received())
+    encoded: list[list[bytes]] = []
+    for k, (_, _, client) in enumerate(peers):
+        mine = []
+        for r in range(per_connection):
+            client.send_text(frames(k * per_connection + r))
+            mine.append(b"".join(client.data_to_send()))
+        encoded.append(mine)
+    gc.collect()
+    gc.freeze()  # as kserver does once started
+    replies = 0
+    for r in range(per_connection):
+        for k, (server, _, _) in enumerate(peers):
+            server.data_received(encoded[k][r])
+        await _until(lambda: all(transport.written for _, transport, _ in peers))
+        if r == 0:
+            _check_first(peers, frames, per_connection)
+        for _, transport, _ in peers:
+            replies += len(transport.written)
+            transport.written.clear()
+    for server, _, _ in peers:
+        server.connection_lost(None)
+    await _until(lambda: True)
+    return replies
+
+
+async def _until(done: Callable[[], bool]) -> None:
+    for _ in range(10_000):
+        await asyncio.sleep(0)
+        if done():
+            return
+    raise RuntimeError("the server did not answer every connection")
+
+
+def _check_first(
+    peers: list[tuple[Any, FakeTransport, Any]], frames: Callable[[int], bytes], per: int
+) -> None:
+    for k, (_, transport, client) in enumerate(peers):
+        client.receive_data(b"".join(transport.written))
+        (event,) = list(client.events_received())
+        reply = orjson.loads(event.data)
+        sent = orjson.loads(frames(k * per))
+        if reply != sent and reply.get("status") != 200:
+            raise RuntimeError(f"not a success: {reply}")
+
+
+async def run_child(target: str, scenario: str, per_connection: int) -> int:
+    """The measured process: build ``target`` and drive ``scenario`` through it."""
+    from kserver.transport.protocols import guarded_protocols
+
+    ws_protocol = guarded_protocols(10.0)[1]
+    with tempfile.TemporaryDirectory(prefix="bench-instructions-") as tmp:
+        if target == "echo":
+            from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+            from bench.echo_app import app as echo
+
+            return await drive(
+                echo, WebSocketsSansIOProtocol, frames_for(scenario, ""), per_connection, proxy_headers=True
+            )
+        if target == "floor":
+            from bench.floor_app import Floor, seed
+
+            seed(f"{tmp}/floor.db")
+            floor = Floor(f"{tmp}/floor.db", "floor-jwt")
+            return await drive(
+                floor, ws_protocol, frames_for(scenario, "floor-jwt"), per_connection, proxy_headers=False
+            )
+        from bench.layers import running, seeded
+        from kserver.app import build_app
+        from kserver.config import Settings
+        from kserver.wire.context import Connection
+
+        app = build_app(Settings(storage=f"sqlite:///{tmp}/k.db", jwt_secret="instructions-" + "z" * 64))
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(running(app))
+            jwt = await seeded(app.router, Connection("websocket", push=lambda _: None))
+            return await drive(
+                app, ws_protocol, frames_for(scenario, jwt), per_connection, proxy_headers=False
+            )
+
+
+def count(valgrind: str, target: str, scenario: str, per_connection: int) -> int:
+    """Instructions executed by one whole child process (every thread)."""
+    with tempfile.TemporaryDirectory(prefix="bench-instructions-") as tmp:
+        log = Path(tmp) / "valgrind.log"
+        argv = [
+            valgrind,
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+            f"--log-file={log}",
+            sys.executable,
+            __file__,
+            "--child",
+            target,
+            scenario,
+            str(per_connection),
+        ]
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            raise RuntimeError(f"{target} {scenario}: {done.stderr[-2000:]}")
+        found = _REFS.search(log.read_text())
+        if found is None:
+            raise RuntimeError(f"no instruction count in valgrind's log: {log.read_text()[-2000:]}")
+        return int(found.group(1).replace(",", ""))
+
+
+def per_frame(valgrind: str, target: str, scenario: str, small: int, large: int) -> float:
+    with ThreadPoolExecutor(2) as pool:  # the two runs in parallel: counts do not depend on timing
+        low, high = pool.map(lambda n: count(valgrind, target, scenario, n), (small, large))
+    return (high - low) / ((large - small) * CONNECTIONS)
+
+
+def measure(targets: list[str], scenarios: list[str], small: int, large: int) -> Iterator[dict[str, Any]]:
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("valgrind not found (Debian package valgrind)")
+    for scenario in scenarios:
+        for target in targets:
+            if target == "echo" and scenario != "now":
+                continue  # the echo answers every frame alike: one scenario is its baseline
+            yield {
+                "target": target,
+                "scenario": scenario,
+                "instructions": round(per_frame(valgrind, target, scenario, small, large)),
+            }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--targets", default=",".join(TARGETS))
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--small", type=int, default=10, help="frames per connection, first run")
+    parser.add_argument("--large", type=int, default=40, help="frames per connection, second run")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument("--child", nargs=3, metavar=("TARGET", "SCENARIO", "FRAMES"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        import uvloop
+
+        target, scenario, frames = args.child
+        replies = uvloop.run(run_child(target, scenario, int(frames)))
+        if replies != int(frames) * CONNECTIONS:
+            raise SystemExit(f"{replies} replies to {int(frames) * CONNECTIONS} frames")
+        return
+    rows = list(measure(args.targets.split(","), args.scenarios.split(","), args.small, args.large))
+    echo = next((row["instructions"] for row in rows if row["target"] == "echo"), None)
+    print(f"{'target':<10} {'scenario':<10} {'instructions/frame':>19} {'x echo':>7}")
+    for row in rows:
+        ratio = f"{row['instructions'] / echo:7.2f}" if echo else "      -"
+        print(f"{row['target']:<10} {row['scenario']:<10} {row['instructions']:>19,} {ratio}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""bench/instructions.py: its driver checks the answers; valgrind's counts come out per frame."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import uvloop
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from tests.bench.modules import BENCH, load
+
+instructions = load("instructions.py")
+
+
+def _valgrind() -> str:
+    found = os.environ.get("KSERVER_VALGRIND_BIN") or shutil.which("valgrind")
+    if found:
+        return found
+    message = "valgrind is needed: run tests/tools/debian.sh valgrind valgrind"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.mark.parametrize(("target", "scenario"), [("echo", "now"), ("floor", "get"), ("kserver", "get")])
+def test_the_driver_serves_every_frame_of_every_connection(target: str, scenario: str) -> None:
+    argv = [sys.executable, str(BENCH / "instructions.py"), "--child", target, scenario, "3"]
+    subprocess.run(argv, check=True, capture_output=True, timeout=120)
+
+
+def test_the_driver_refuses_answers_that_are_not_successes() -> None:
+    async def refusing(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        while (await receive())["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": orjson.dumps({"status": 401}).decode()})
+
+    frames = instructions.frames_for("now", "")
+    with pytest.raises(RuntimeError, match="not a success"):
+        uvloop.run(instructions.drive(refusing, WebSocketsSansIOProtocol, frames, 2, proxy_headers=False))
+
+
+def test_valgrind_counts_one_frame_with_start_up_taken_out(tmp_path: Path) -> None:
+    valgrind = _valgrind()
+    out = tmp_path / "instructions.json"
+    argv = [sys.executable, str(BENCH / "instructions.py"), "--targets", "echo,kserver", "--scenarios", "now"]
+    argv += ["--small", "2", "--large", "4", "--json", str(out)]
+    env = {**os.environ, "PATH": f"{Path(valgrind).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    subprocess.run(argv, check=True, capture_output=True, timeout=600, env=env)
+    rows = {row["target"]: row["instructions"] for row in json.loads(out.read_text())}
+    # Per frame, not per process: a whole process (interpreter start, imports) is tens of millions.
+    assert 10_000 < rows["echo"] < 1_000_000
+    assert rows["kserver"] > rows["echo"]  # kserver answers server:now with more work than an echo
