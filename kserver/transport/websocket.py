@@ -37,6 +37,7 @@ log = logging.getLogger("kserver.websocket")
 
 PONG = '{"p":2}'
 _PING_TEXTS = frozenset({'{"p":1}', '{"p": 1}'})
+_PING_MAX = max(map(len, _PING_TEXTS))  # longer texts are not hashed for the set lookup
 CLOSE_TIMEOUT = 5.0
 """Seconds a closing connection has to read what is queued for it before it is dropped."""
 
@@ -146,7 +147,7 @@ class WebSocketSession:
         self._on_text(text)
 
     def _on_text(self, text: str) -> None:
-        if text in _PING_TEXTS:
+        if len(text) <= _PING_MAX and text in _PING_TEXTS:
             self._queue_text(PONG)
             return
         if len(text) > self.max_size and len(text.encode()) > self.max_size:

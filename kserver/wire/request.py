@@ -248,6 +248,7 @@ request could be stored (or echoed) and never read back; refusing it up front ke
 and every stored document writable."""
 
 _DEPTH_CHECK_FROM = 2 * MAX_DEPTH  # a text shorter than this cannot nest deeper than MAX_DEPTH
+_CONTAINERS = (dict, list)  # a tuple: ``dict | list`` would build a union object at every test
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
@@ -269,11 +270,18 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
 def json_too_deep(raw: str | bytes, value: Any) -> bool:
     """Whether ``value``, parsed from the JSON text ``raw``, nests more than MAX_DEPTH levels.
 
-    The text is looked at first, at C speed: too short, or too few brackets (those inside
-    strings count too: an upper bound), and ``value`` need not be walked.
+    Cheap answers first: a text too short; an object none of whose values is an object or an
+    array (most requests without a body: one level); too few brackets in the text (those inside
+    strings count too: an upper bound). Only then is ``value`` walked.
     """
     if len(raw) < _DEPTH_CHECK_FROM:
         return False
+    if isinstance(value, dict):
+        for item in value.values():
+            if isinstance(item, _CONTAINERS):
+                break
+        else:
+            return False
     brackets = raw.count("{") + raw.count("[") if isinstance(raw, str) else raw.count(b"{") + raw.count(b"[")
     return brackets > MAX_DEPTH and too_deep(value)
 
