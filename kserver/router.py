@@ -29,6 +29,10 @@ class Gate(Protocol):
     async def authenticate(self, request: Request, connection: Connection) -> Caller:
         """The caller for ``request.jwt``; raises security.token.* errors for a bad token."""
 
+    def allowed_now(self, request: Request, caller: Caller) -> bool:
+        """True when ``request`` is known to be allowed without waiting (memoised rights); False
+        means ``authorize`` must decide."""
+
     async def authorize(self, request: Request, caller: Caller) -> None:
         """Raises security.rights.unauthorized (anonymous) or forbidden when not allowed."""
 
@@ -38,6 +42,9 @@ class OpenGate:
 
     async def authenticate(self, request: Request, connection: Connection) -> Caller:
         return Caller()
+
+    def allowed_now(self, request: Request, caller: Caller) -> bool:
+        return True
 
     async def authorize(self, request: Request, caller: Caller) -> None:
         return None
@@ -85,7 +92,8 @@ class Router:
         metrics.in_flight += 1
         try:
             caller = await self.gate.authenticate(request, connection)
-            await self.gate.authorize(request, caller)
+            if not self.gate.allowed_now(request, caller):
+                await self.gate.authorize(request, caller)
             handler = self._find(request)
             result = await handler(request, Context(connection, caller))
         except KuzzleError as error:

@@ -20,6 +20,8 @@ from kserver.wire.request import Request
 class RightsPort(Protocol):
     """What the gate and the auth controller need of the security model's rights service."""
 
+    def allowed_now(self, request: Request, caller: Caller) -> bool: ...
+
     async def check(self, request: Request, caller: Caller) -> None: ...
 
     async def allowed(
@@ -42,17 +44,16 @@ class AuthGate:
         """Caller(kuid, content.profileIds, TokenInfo, user content); anonymous without a jwt."""
         if not request.jwt:
             return Caller()
-        info = await self.tokens.verify(request.jwt)
-        content = await self.users.content(info.kuid)
-        if content is None:  # deleted user whose tokens were not purged yet
+        info = self.tokens.cached(request.jwt) or await self.tokens.verify(request.jwt)
+        user = self.users.cached(info.kuid) or await self.users.get(info.kuid)
+        if user.content is None:  # deleted user whose tokens were not purged yet
             raise kerror("security.token.invalid")
-        profile_ids = content.get("profileIds")
-        profiles = (
-            tuple(p for p in profile_ids if isinstance(p, str)) if isinstance(profile_ids, list) else ()
-        )
         if connection.push is not None:
             self.watch.link(info, connection)
-        return Caller(info.kuid, profiles, info, content)
+        return Caller(info.kuid, user.profile_ids, info, user.content)
+
+    def allowed_now(self, request: Request, caller: Caller) -> bool:
+        return self.rights is None or self.rights.allowed_now(request, caller)
 
     async def authorize(self, request: Request, caller: Caller) -> None:
         if self.rights is not None:

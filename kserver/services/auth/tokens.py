@@ -137,23 +137,14 @@ class Tokens:
         """The record of a valid token; raises security.token.invalid / security.token.expired."""
         if token.startswith(AUTH_PREFIX):
             kind: TokenKind = "auth"
-            raw = token[len(AUTH_PREFIX) :]
         elif token.startswith(API_KEY_PREFIX):
             kind = "apiKey"
-            raw = token[len(API_KEY_PREFIX) :]
         else:
             raise kerror("security.token.invalid")
-        # A token string verified less than CACHE_SECONDS ago (its record still cached, i.e. not
-        # revoked through this node) skips the signature check and hashing: same string, same claims.
-        known_id = self._ids.get(token)
-        info = self._cached(known_id) if known_id is not None else None
-        if info is not None:
-            if info.kind != kind:
-                raise kerror("security.token.invalid")
-            if not info.infinite and info.expires_at <= now_ms():
-                raise kerror("security.token.expired")
-            return info
-        claims = self.codec.decode(raw)
+        known = self.cached(token)
+        if known is not None:
+            return known
+        claims = self.codec.decode(token[len(AUTH_PREFIX if kind == "auth" else API_KEY_PREFIX) :])
         token_id = fingerprint(token)
         info = self._cached(token_id)
         if info is None:
@@ -183,6 +174,20 @@ class Tokens:
             if len(self._ids) >= CACHE_SIZE:
                 self._ids.clear()
             self._ids[token] = token_id
+        return info
+
+    def cached(self, token: str) -> TokenInfo | None:
+        """``token``'s record if it is valid and was verified less than CACHE_SECONDS ago (its record
+        still cached, i.e. not revoked through this node): same string, same claims, so no signature
+        check, no hashing and no await. None when ``verify`` has to decide; raises for an expired one."""
+        known_id = self._ids.get(token)
+        info = self._cached(known_id) if known_id is not None else None
+        if info is None:
+            return None
+        if info.kind != ("auth" if token.startswith(AUTH_PREFIX) else "apiKey"):
+            raise kerror("security.token.invalid")
+        if info.expires_at != INFINITE and info.expires_at <= now_ms():
+            raise kerror("security.token.expired")
         return info
 
     def _cached(self, token_id: str) -> TokenInfo | None:

@@ -9,6 +9,7 @@ here, and within ``ttl`` on other nodes sharing the store.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from kserver.services.collections import USERS
@@ -18,25 +19,44 @@ from kserver.storage.port import Engine
 CACHE_SIZE = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class KnownUser:
+    """A user as the gate needs it: its content (None: no such user) and its profile ids."""
+
+    content: dict[str, Any] | None
+    profile_ids: tuple[str, ...]
+
+
 class UserCache:
     def __init__(self, engine: Engine, *, ttl: float = 1.0) -> None:
         self.engine = engine
         self.ttl = ttl
-        self._entries: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._entries: dict[str, tuple[float, KnownUser]] = {}
 
-    async def content(self, kuid: str) -> dict[str, Any] | None:
-        """The user's content (profileIds...), None if there is no such user."""
+    def cached(self, kuid: str) -> KnownUser | None:
+        """The entry for ``kuid`` if one is fresh (no await: the authenticated hot path)."""
         entry = self._entries.get(kuid)
-        now = time.monotonic()
-        if entry is not None and entry[0] > now:
+        if entry is not None and entry[0] > time.monotonic():
             return entry[1]
+        return None
+
+    async def get(self, kuid: str) -> KnownUser:
+        """The fresh entry, or the user read from the store and remembered."""
+        known = self.cached(kuid)
+        if known is not None:
+            return known
         stored = await self.engine.get(USERS, kuid)
         content = stored.source.get("content") if stored is not None else None
         content = content if isinstance(content, dict) or content is None else {}
+        profile_ids = content.get("profileIds") if content is not None else None
+        profiles = (
+            tuple(p for p in profile_ids if isinstance(p, str)) if isinstance(profile_ids, list) else ()
+        )
+        known = KnownUser(content, profiles)
         if len(self._entries) >= CACHE_SIZE:
             self._entries.clear()
-        self._entries[kuid] = (now + self.ttl, content)
-        return content
+        self._entries[kuid] = (time.monotonic() + self.ttl, known)
+        return known
 
     def forget(self, kuid: str) -> None:
         self._entries.pop(kuid, None)

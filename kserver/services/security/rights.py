@@ -65,6 +65,13 @@ class Rights:
         self._memo_stamp = (-1, -1)
         self._memo_until = 0.0
 
+    def allowed_now(self, request: Request, caller: Caller) -> bool:
+        """True when the memo knows ``request`` is allowed (no await); False: ``check`` decides."""
+        policies = self._memoised(caller.profile_ids, request.controller, request.action)
+        if not policies:
+            return False
+        return _policies_accept(policies, request.args)
+
     async def check(self, request: Request, caller: Caller) -> None:
         """Raises security.rights.unauthorized (anonymous) or security.rights.forbidden."""
         policies = self._memoised(caller.profile_ids, request.controller, request.action)
