@@ -80,7 +80,7 @@ def seed(path: str) -> None:
     conn.close()
 
 
-def envelope(frame: dict[str, Any], result: Any) -> str:
+def envelope(frame: dict[str, Any], result: Any) -> bytes:
     request_id = frame.get("requestId")
     return orjson.dumps(
         {
@@ -95,14 +95,14 @@ def envelope(frame: dict[str, Any], result: Any) -> str:
             "room": request_id,
             "result": result,
         }
-    ).decode()
+    )
 
 
-def failure(frame: dict[str, Any], status: int, message: str) -> str:
+def failure(frame: dict[str, Any], status: int, message: str) -> bytes:
     request_id = frame.get("requestId")
     error = {"status": status, "message": message, "id": "floor.refused", "code": 0}
     answer = {"requestId": request_id, "status": status, "error": error, "room": request_id}
-    return orjson.dumps(answer).decode()
+    return orjson.dumps(answer)
 
 
 class Reader:
@@ -129,7 +129,9 @@ class Reader:
 class Job:
     __slots__ = ("content", "frame", "id", "reply", "result")
 
-    def __init__(self, reply: Callable[[str], None], frame: dict[str, Any], id: str, content: dict[str, Any]):
+    def __init__(
+        self, reply: Callable[[bytes], None], frame: dict[str, Any], id: str, content: dict[str, Any]
+    ) -> None:
         self.reply = reply
         self.frame = frame
         self.id = id
@@ -205,7 +207,7 @@ class Floor:
             self._reader, self._writer = Reader(self._path, loop), Writer(self._path, loop)
         return self._reader, self._writer
 
-    def handle(self, text: str, reply: Callable[[str], None]) -> None:
+    def handle(self, text: str, reply: Callable[[bytes], None]) -> None:
         frame = orjson.loads(text)
         action = frame.get("action")
         if action == "now":
@@ -243,9 +245,9 @@ class Floor:
         async def send_text(text: str) -> None:
             await send({"type": "websocket.send", "text": text})
 
-        def reply(text: str) -> None:
+        def reply(text: bytes) -> None:
             if not socket.write_text(text):  # paused for back pressure: the ASGI way
-                task = loop.create_task(send_text(text))
+                task = loop.create_task(send_text(text.decode()))
                 queued.add(task)
                 task.add_done_callback(queued.discard)
 

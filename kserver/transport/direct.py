@@ -30,6 +30,7 @@ class DirectSocket(Protocol):
     def release(self) -> None:
         """Call ``on_text`` again (for frames that arrive once the queue is empty)."""
 
-    def write_text(self, text: str) -> bool:
-        """Write a text frame now and return True; False when it cannot be written at once (the
-        socket is paused for back pressure, closing or gone): then send it through ASGI ``send``."""
+    def write_text(self, text: bytes) -> bool:
+        """Write a text frame (``text``: its UTF-8 bytes) now and return True; False when it cannot be
+        written at once (the socket is paused for back pressure, closing or gone): then send it through
+        ASGI ``send``."""

@@ -49,14 +49,14 @@ class Outbox:
         max_bytes: int,
         max_messages: int,
         can_abort: bool,
-        write_now: Callable[[str], bool] | None = None,
+        write_now: Callable[[bytes], bool] | None = None,
     ) -> None:
         self._send = send
         self._write_now = write_now  # DirectSocket.write_text: True when written at once
         self.max_bytes = max_bytes
         self.max_messages = max_messages
         self.can_abort = can_abort
-        self._queue: deque[str] | None = None  # frames behind the one being written; made on demand
+        self._queue: deque[bytes] | None = None  # frames behind the one being written; made on demand
         self.pending_bytes = 0
         self.open = True
         self.overflowed = False
@@ -69,8 +69,9 @@ class Outbox:
         """Frames not yet written: the one being written and those queued behind it."""
         return (len(self._queue) if self._queue else 0) + (1 if self._writing else 0)
 
-    def put(self, text: str) -> None:
-        """Queue a frame; on overflow drop everything and the connection (the frame is lost)."""
+    def put(self, text: bytes) -> None:
+        """Queue a text frame, given UTF-8 encoded (as orjson writes it: the direct path sends it as
+        is); on overflow drop everything and the connection (the frame is lost)."""
         if not self.open:
             return
         size = len(text)
@@ -91,13 +92,13 @@ class Outbox:
         queue.append(text)
         self.pending_bytes += size
 
-    async def _write(self, first: str) -> None:
+    async def _write(self, first: bytes) -> None:
         try:
-            await self._send({"type": "websocket.send", "text": first})
+            await self._send({"type": "websocket.send", "text": first.decode()})
             self.pending_bytes -= len(first)
             while self._queue:
                 queue = self._queue
-                await self._send({"type": "websocket.send", "text": queue[0]})
+                await self._send({"type": "websocket.send", "text": queue[0].decode()})
                 if queue:  # emptied meanwhile by an overflow
                     self.pending_bytes -= len(queue.popleft())
         except Exception:  # the client went away: nothing left to tell it

@@ -50,11 +50,11 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def release(self) -> None:
         self._held = False
 
-    def write_text(self, text: str) -> bool:
+    def write_text(self, text: bytes) -> bool:
         if self.disconnected or self.close_sent or not self.writable.is_set():
             return False
         try:
-            self.conn.send_text(text.encode())
+            self.conn.send_text(text)
         except InvalidState:  # closing: let ASGI send report it
             return False
         self.transport.write(b"".join(self.conn.data_to_send()))

@@ -35,7 +35,7 @@ from kserver.wire.request import FrameError, Request, parse_frame
 
 log = logging.getLogger("kserver.websocket")
 
-PONG = '{"p":2}'
+PONG = b'{"p":2}'
 _PING_TEXTS = frozenset({'{"p":1}', '{"p": 1}'})
 _PING_MAX = max(map(len, _PING_TEXTS))  # longer texts are not hashed for the set lookup
 CLOSE_TIMEOUT = 5.0
@@ -183,7 +183,7 @@ class WebSocketSession:
             outcome = await self.router.dispatch(request, self.connection)
             body = outcome.body
             body["room"] = request.request_id
-            self.outbox.put(encode_envelope(body).decode())
+            self.outbox.put(encode_envelope(body))
         finally:
             self._in_flight -= 1
             if self._in_flight < self.max_in_flight:
@@ -194,15 +194,15 @@ class WebSocketSession:
 
     def _reply_frame_error(self, error: Any, request_id: str | None, frame: Any = None) -> None:
         payload = frame_error_envelope(error, self.router.node, request_id, frame)
-        self._queue_text(encode_envelope(payload).decode())
+        self._queue_text(encode_envelope(payload))
 
-    def _queue_text(self, text: str) -> None:
+    def _queue_text(self, text: bytes) -> None:
         self.outbox.put(text)
 
     def push(self, payload: bytes) -> None:
         """Queue a pre-serialised frame (a notification) without waiting."""
         if not self.closed:
-            self.outbox.put(payload.decode())
+            self.outbox.put(payload)
 
     async def close(self, code: int) -> None:
         """Flush the queued frames, then close with ``code`` (a client not reading is dropped)."""
