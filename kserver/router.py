@@ -1,8 +1,9 @@
 """The one dispatcher from ``(controller, action)`` to handlers, shared by every transport.
 
 Pipeline (Kuzzle's funnel order): authenticate the jwt (a supplied jwt is always
-verified) → check rights → find the action (404s) → run it. The router builds
-every envelope; a handler returns a result or raises a catalog error.
+verified; without one the caller is anonymous) → check rights → find the action (404s)
+→ run it. The router builds every envelope; a handler returns a result or raises a
+catalog error.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 from kserver.services.metrics import Metrics
 from kserver.storage.port import StorageError, StorageUnavailable
 from kserver.wire.catalog import KuzzleError, kerror
-from kserver.wire.context import Caller, Connection, Context
+from kserver.wire.context import ANONYMOUS, Caller, Connection, Context
 from kserver.wire.envelope import Answer, Raw, envelope
 from kserver.wire.request import Request
 
@@ -27,7 +28,8 @@ class Gate(Protocol):
     """Authentication and authorisation, provided by the security services."""
 
     async def authenticate(self, request: Request, connection: Connection) -> Caller:
-        """The caller for ``request.jwt``; raises security.token.* errors for a bad token."""
+        """The caller for ``request.jwt`` (asked only when there is one); raises security.token.* errors
+        for a bad token."""
 
     def allowed_now(self, request: Request, caller: Caller) -> bool:
         """True when ``request`` is known to be allowed without waiting (memoised rights); False
@@ -41,7 +43,7 @@ class OpenGate:
     """Everyone is anonymous and may do everything (a fresh Kuzzle's rights)."""
 
     async def authenticate(self, request: Request, connection: Connection) -> Caller:
-        return Caller()
+        return ANONYMOUS
 
     def allowed_now(self, request: Request, caller: Caller) -> bool:
         return True
@@ -91,7 +93,7 @@ class Router:
         metrics.requests += 1
         metrics.in_flight += 1
         try:
-            caller = await self.gate.authenticate(request, connection)
+            caller = await self.gate.authenticate(request, connection) if request.jwt else ANONYMOUS
             if not self.gate.allowed_now(request, caller):
                 await self.gate.authorize(request, caller)
             handler = self._find(request)

@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from kserver.config import Settings
 from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.envelope import dumps
@@ -24,7 +26,11 @@ at once (TCP reset), even when its write buffer is full and a close frame could 
 
 
 def encode_envelope(body: dict[str, Any]) -> bytes:
-    return encode_reply(body)[0]
+    """``body`` as JSON (``encode_reply`` without the status, and without its calls when it fits)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return encode_reply(body)[0]
 
 
 def encode_reply(body: dict[str, Any]) -> tuple[bytes, int]:

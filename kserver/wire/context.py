@@ -44,6 +44,10 @@ class Caller:
         return self.kuid == ANONYMOUS_KUID
 
 
+ANONYMOUS = Caller()
+"""The caller of every request without a token (shared: a Caller is never changed once made)."""
+
+
 @dataclass(slots=True)
 class Context:
     connection: Connection

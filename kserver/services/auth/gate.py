@@ -13,7 +13,7 @@ from kserver.services.auth.expiry import ExpiryWatch
 from kserver.services.auth.tokens import Tokens
 from kserver.services.auth.user_cache import UserCache
 from kserver.wire.catalog import kerror
-from kserver.wire.context import Caller, Connection
+from kserver.wire.context import ANONYMOUS, Caller, Connection
 from kserver.wire.request import Request
 
 
@@ -43,7 +43,7 @@ class AuthGate:
     async def authenticate(self, request: Request, connection: Connection) -> Caller:
         """Caller(kuid, content.profileIds, TokenInfo, user content); anonymous without a jwt."""
         if not request.jwt:
-            return Caller()
+            return ANONYMOUS
         info = self.tokens.cached(request.jwt) or await self.tokens.verify(request.jwt)
         user = self.users.cached(info.kuid) or await self.users.get(info.kuid)
         if user.content is None:  # deleted user whose tokens were not purged yet
