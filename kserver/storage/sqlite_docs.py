@@ -38,10 +38,11 @@ CREATE TABLE IF NOT EXISTS unique_paths (
 UniqueMap = dict[str, tuple[str, ...]]
 
 
+_SELECT = "SELECT version, source FROM docs WHERE collection = ? AND id = ?"
+
+
 def _row(conn: sqlite3.Connection, collection: str, id: str) -> tuple[int, str] | None:
-    row: tuple[int, str] | None = conn.execute(
-        "SELECT version, source FROM docs WHERE collection = ? AND id = ?", (collection, id)
-    ).fetchone()
+    row: tuple[int, str] | None = conn.execute(_SELECT, (collection, id)).fetchone()
     return row
 
 
@@ -270,8 +271,8 @@ def _stored(id: str, version: int, text: str) -> Stored:
 
 
 def get(conn: sqlite3.Connection, collection: str, id: str) -> Stored | None:
-    row = _row(conn, collection, id)
-    return None if row is None else _stored(id, row[0], row[1])
+    row = conn.execute(_SELECT, (collection, id)).fetchone()  # _row and _stored, without their calls
+    return None if row is None else Stored(id, loads(row[1]), row[0])
 
 
 def mget(conn: sqlite3.Connection, collection: str, ids: Sequence[str]) -> list[Stored]:
