@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,18 +15,9 @@ import uvloop
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from tests.bench.modules import BENCH, load
+from tests.programs import required_program
 
 instructions = load("instructions.py")
-
-
-def _valgrind() -> str:
-    found = os.environ.get("KSERVER_VALGRIND_BIN") or shutil.which("valgrind")
-    if found:
-        return found
-    message = "valgrind is needed: run tests/tools/debian.sh valgrind valgrind"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.mark.parametrize(("target", "scenario"), [("echo", "now"), ("floor", "get"), ("kserver", "get")])
@@ -49,7 +39,9 @@ def test_the_driver_refuses_answers_that_are_not_successes() -> None:
 
 
 def test_valgrind_counts_one_frame_with_start_up_taken_out(tmp_path: Path) -> None:
-    valgrind = _valgrind()
+    valgrind = required_program(
+        "valgrind", "run tests/tools/debian.sh valgrind valgrind", env="KSERVER_VALGRIND_BIN"
+    )
     out = tmp_path / "instructions.json"
     argv = [sys.executable, str(BENCH / "instructions.py"), "--targets", "echo,kserver", "--scenarios", "now"]
     argv += ["--small", "2", "--large", "4", "--json", str(out)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,22 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.programs import required_program
 from tests.security.auth_world import SERVER_ARGS
 from tests.server_process import ServerProcess, start_server
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE.parent / "artifacts"
 ADMIN, PASSWORD = "dash-admin", "Dash-pass-1234"
-
-
-def _required(tool: str, hint: str) -> str:
-    found = shutil.which(tool)
-    if found:
-        return found
-    message = f"{tool} is needed for the dashboard test: {hint}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +46,10 @@ def test_static_files_and_headers(dash_server: ServerProcess) -> None:
 
 
 def test_dashboard_in_headless_chromium(dash_server: ServerProcess) -> None:
-    chromium = _required("chromium", "run tests/tools/debian.sh chromium chromium")
-    _required("node", "install Node.js >= 18")
+    chromium = required_program(
+        "chromium", "run tests/tools/debian.sh chromium chromium", env="KSERVER_CHROMIUM_BIN"
+    )
+    required_program("node", "install Node.js >= 18")
     if not (HERE / "node_modules" / "playwright-core").is_dir():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300)
     first_admin = {

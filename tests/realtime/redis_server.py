@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import redis
 
+from tests.programs import required_program
 from tests.server_process import free_port
 
 
 def redis_binary() -> str:
     """redis-server's path; fails (CI=true) or skips the test when it is not installed."""
-    found = os.environ.get("KSERVER_REDIS_BIN") or shutil.which("redis-server")
-    if found:
-        return found
-    message = "redis-server is not installed: run tests/tools/debian.sh redis-server redis-server"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    hint = "run tests/tools/debian.sh redis-server redis-server"
+    return required_program("redis-server", hint, env="KSERVER_REDIS_BIN")
 
 
 @contextmanager
