@@ -74,11 +74,12 @@ class Rights:
 
     async def check(self, request: Request, caller: Caller) -> None:
         """Raises security.rights.unauthorized (anonymous) or security.rights.forbidden."""
-        policies = self._memoised(caller.profile_ids, request.controller, request.action)
-        if policies is not None:  # the hot path: no await, no cache read
-            if policies and _policies_accept(policies, request.args):
-                return
-        elif await self.allowed(caller.profile_ids, request.controller, request.action, request.args):
+        if self.allowed_now(request, caller):  # the hot path: no await, no cache read
+            return
+        known = self._memoised(caller.profile_ids, request.controller, request.action) is not None
+        if not known and await self.allowed(
+            caller.profile_ids, request.controller, request.action, request.args
+        ):
             return
         error = "security.rights.unauthorized" if caller.anonymous else "security.rights.forbidden"
         raise kerror(error, request.controller, request.action, caller.kuid)
