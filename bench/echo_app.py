@@ -35,24 +35,25 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.body", "body": b""})
 
 
+TRANSPORT: dict[str, Any] = {
+    "http": "httptools",
+    "ws": "websockets-sansio",
+    "loop": "uvloop",
+    "lifespan": "off",
+    "ws_max_size": 1024 * 1024,
+    "ws_ping_interval": None,
+    "ws_per_message_deflate": False,
+    "log_level": "warning",
+    "access_log": False,
+    "server_header": False,
+}
+"""kserver's transport settings (kserver/cli.py uvicorn_config()), minus the app's own."""
+
+
 def serve(app: Any, port: int, **protocols: Any) -> None:
-    """uvicorn with kserver's transport settings (kserver/cli.py uvicorn_config()), minus the app's
-    own; ``protocols`` overrides (the floor passes kserver's protocol classes)."""
-    settings: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "port": port,
-        "http": "httptools",
-        "ws": "websockets-sansio",
-        "loop": "uvloop",
-        "lifespan": "off",
-        "ws_max_size": 1024 * 1024,
-        "ws_ping_interval": None,
-        "ws_per_message_deflate": False,
-        "log_level": "warning",
-        "access_log": False,
-        "server_header": False,
-    }
-    uvicorn.run(app, **{**settings, **protocols})
+    """uvicorn with ``TRANSPORT`` on 127.0.0.1:``port``; ``protocols`` overrides (the floor passes
+    kserver's protocol classes)."""
+    uvicorn.run(app, host="127.0.0.1", port=port, **{**TRANSPORT, **protocols})
 
 
 def main(argv: list[str]) -> None:

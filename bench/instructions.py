@@ -110,15 +110,10 @@ async def drive(
     from websockets.client import ClientProtocol
     from websockets.uri import parse_uri
 
-    config = uvicorn.Config(
-        app,
-        ws="websockets-sansio",
-        lifespan="off",
-        ws_ping_interval=None,
-        ws_per_message_deflate=False,
-        log_level="warning",
-        proxy_headers=proxy_headers,  # as served in bench/run: on for the echo, off for the others
-    )
+    from bench.echo_app import TRANSPORT
+
+    # as served in bench/run; proxy headers on for the echo, off for kserver and the floor
+    config = uvicorn.Config(app, **{**TRANSPORT, "proxy_headers": proxy_headers})
     config.load()
     state = ServerState()
     peers: list[tuple[Any, FakeTransport, ClientProtocol]] = []
