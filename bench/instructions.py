@@ -7,20 +7,26 @@ request executes does not depend on the neighbours: this counts them.
 Each measurement runs in-process, without sockets or system calls on the request path: the target
 is served by the uvicorn WebSocket protocol it runs under in ``bench/run`` (kserver's subclass of
 websockets-sansio with the direct path for kserver and the floor, uvicorn's own for the echo),
-``CONNECTIONS`` connections over a fake transport, every connection sending one frame per loop
-iteration, as the load generator's 64 connections with one request in flight. The whole process
-runs under ``valgrind --tool=cachegrind``, twice, with ``--small`` and ``--large`` frames per
-connection: the difference of the two totals divided by the difference of frames is the cost of
+``CONNECTIONS`` connections over a fake transport, every connection sending one frame, then the
+driver waiting (on a future, without polling) until every connection has answered: as the load
+generator's 64 connections with one request in flight. The whole process runs under
+``valgrind --tool=callgrind --separate-threads=yes``, twice, with ``--small`` and ``--large`` frames
+per connection: the difference of the two totals divided by the difference of frames is the cost of
 one frame with start-up, seeding and login taken out. The first round of replies is checked
-(status 200, or the frame itself for the echo) in both runs, so it cancels out too.
+(status 200, or the frame itself for the echo) in both runs, so it cancels out too. Threads are
+counted apart: ``loop`` is the event loop's thread, ``threads`` all the others (SQLite's writer and
+syncer for writes); the server runs on one core in ``bench/run``, so their sum is what a frame costs
+it. Valgrind runs one thread at a time, and since the loop sleeps while the writer works, a write's
+count depends no more on timing than a read's (the same to about 1% between runs).
 
 Targets: ``echo`` (bench/echo_app.py), ``floor`` (bench/floor_app.py), ``kserver`` (embedded
-engine, the first admin's token, 1,000 users); scenarios ``now`` and ``get`` (authenticated
-``security:getUser``). Writes: each waits for a writer thread, which valgrind runs one thread at a
-time; they are left to ``bench/run``.
+engine, the first admin's token, 1,000 users); scenarios ``now``, ``get`` (authenticated
+``security:getUser``), ``upsert-same`` and ``upsert-new`` (``security:upsertUser`` without
+credentials, ``wait_for``: updates of the 1,000 users, creations), the frames of ``bench/run``.
 
 ``python bench/instructions.py [--targets echo,floor,kserver] [--scenarios now,get] [--json out]``
-needs valgrind (Debian package ``valgrind``); one target and scenario takes 10 to 40 s.
+needs valgrind (Debian package ``valgrind``); one target and scenario takes 10 to 40 s, all of
+them about 3 minutes.
 """
 
 from __future__ import annotations
@@ -47,19 +53,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 CONNECTIONS = 64
 TARGETS = ("echo", "floor", "kserver")
-SCENARIOS = ("now", "get")
-_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+SCENARIOS = ("now", "get", "upsert-same", "upsert-new")
+_SUMMARY = re.compile(r"^summary: (\d+)", re.MULTILINE)
+
+
+class Round:
+    """Wakes the driver once every connection has written something: no polling, so the loop
+    sleeps (and executes nothing) while a writer thread works."""
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self.done: asyncio.Future[None] | None = None
+
+    def arm(self, connections: int) -> asyncio.Future[None]:
+        self.waiting = connections
+        self.done = asyncio.get_running_loop().create_future()
+        return self.done
+
+    def answered(self) -> None:
+        self.waiting -= 1
+        if self.waiting == 0 and self.done is not None and not self.done.done():
+            self.done.set_result(None)
 
 
 class FakeTransport(asyncio.Transport):
     """What a protocol writes, kept in memory; never pauses, never closes by itself."""
 
-    def __init__(self) -> None:
+    def __init__(self, round: Round | None = None) -> None:
         super().__init__()
         self.written: list[bytes] = []
         self.closing = False
+        self.round = round
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self.written and self.round is not None:
+            self.round.answered()
         self.written.append(bytes(data))
 
     def is_closing(self) -> bool:
@@ -91,6 +119,18 @@ def frames_for(scenario: str, jwt: str) -> Callable[[int], bytes]:
                 "requestId": str(n),
             }
         )
+    if scenario in ("upsert-same", "upsert-new"):
+        same = scenario == "upsert-same"
+        return lambda n: orjson.dumps(
+            {
+                "controller": "security",
+                "action": "upsertUser",
+                "_id": f"m{n % 1000}" if same else f"new-{n}",
+                "jwt": jwt,
+                "requestId": str(n),
+                "body": {"content": {"profileIds": ["default"], "n": n}},
+            }
+        )
     raise ValueError(f"unknown scenario {scenario!r}")
 
 
@@ -116,15 +156,17 @@ async def drive(
     config = uvicorn.Config(app, **{**TRANSPORT, "proxy_headers": proxy_headers})
     config.load()
     state = ServerState()
+    round = Round()
     peers: list[tuple[Any, FakeTransport, ClientProtocol]] = []
+    answered = round.arm(CONNECTIONS)
     for _ in range(CONNECTIONS):
-        server, transport = protocol_class(config, state, {}), FakeTransport()
+        server, transport = protocol_class(config, state, {}), FakeTransport(round)
         server.connection_made(transport)
         client = ClientProtocol(parse_uri("ws://127.0.0.1:7512/"))
         client.send_request(client.connect())
         server.data_received(b"".join(client.data_to_send()))
         peers.append((server, transport, client))
-    await _until(lambda: all(transport.written for _, transport, _ in peers))
+    await _answered(answered)
     for _, transport, client in peers:  # the handshake answers
         client.receive_data(b"".join(transport.written))
         transport.written.clear()
@@ -140,9 +182,10 @@ async def drive(
     gc.freeze()  # as kserver does once started
     replies = 0
     for r in range(per_connection):
+        answered = round.arm(CONNECTIONS)
         for k, (server, _, _) in enumerate(peers):
             server.data_received(encoded[k][r])
-        await _until(lambda: all(transport.written for _, transport, _ in peers))
+        await _answered(answered)
         if r == 0:
             _check_first(peers, frames, per_connection)
         for _, transport, _ in peers:
@@ -150,16 +193,15 @@ async def drive(
             transport.written.clear()
     for server, _, _ in peers:
         server.connection_lost(None)
-    await _until(lambda: True)
+    await asyncio.sleep(0)
     return replies
 
 
-async def _until(done: Callable[[], bool]) -> None:
-    for _ in range(10_000):
-        await asyncio.sleep(0)
-        if done():
-            return
-    raise RuntimeError("the server did not answer every connection")
+async def _answered(answered: asyncio.Future[None]) -> None:
+    try:
+        await asyncio.wait_for(answered, 60)
+    except TimeoutError:
+        raise RuntimeError("the server did not answer every connection") from None
 
 
 def _check_first(
@@ -210,16 +252,19 @@ async def run_child(target: str, scenario: str, per_connection: int) -> int:
             )
 
 
-def count(valgrind: str, target: str, scenario: str, per_connection: int) -> int:
-    """Instructions executed by one whole child process (every thread)."""
+def count(valgrind: str, target: str, scenario: str, per_connection: int) -> tuple[int, int]:
+    """Instructions executed by one child process: (its main thread, every other thread).
+
+    callgrind counts each thread apart (``--separate-threads``): the main thread runs the event loop,
+    the others are SQLite's writer and syncer, the readers and the password hashers."""
     with tempfile.TemporaryDirectory(prefix="bench-instructions-") as tmp:
-        log = Path(tmp) / "valgrind.log"
+        out = Path(tmp) / "callgrind.out"
         argv = [
             valgrind,
-            "--tool=cachegrind",
-            "--cache-sim=no",
-            "--cachegrind-out-file=/dev/null",
-            f"--log-file={log}",
+            "--tool=callgrind",
+            "--separate-threads=yes",
+            f"--callgrind-out-file={out}",
+            f"--log-file={Path(tmp) / 'valgrind.log'}",
             sys.executable,
             __file__,
             "--child",
@@ -228,19 +273,29 @@ def count(valgrind: str, target: str, scenario: str, per_connection: int) -> int
             str(per_connection),
         ]
         env = {**os.environ, "PYTHONHASHSEED": "0"}
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, cwd=tmp)
         if done.returncode != 0:
             raise RuntimeError(f"{target} {scenario}: {done.stderr[-2000:]}")
-        found = _REFS.search(log.read_text())
-        if found is None:
-            raise RuntimeError(f"no instruction count in valgrind's log: {log.read_text()[-2000:]}")
-        return int(found.group(1).replace(",", ""))
+        main = others = 0
+        for part in Path(tmp).glob("callgrind.out-*"):  # one file per thread: -01 is the main one
+            found = _SUMMARY.search(part.read_text())
+            if found is None:
+                raise RuntimeError(f"no instruction count in {part.name}")
+            if part.name.endswith("-01"):
+                main += int(found.group(1))
+            else:
+                others += int(found.group(1))
+        if main == 0:
+            raise RuntimeError("callgrind wrote no count for the main thread")
+        return main, others
 
 
-def per_frame(valgrind: str, target: str, scenario: str, small: int, large: int) -> float:
+def per_frame(valgrind: str, target: str, scenario: str, small: int, large: int) -> tuple[float, float]:
+    """Instructions per frame: (on the event loop's thread, on the other threads)."""
     with ThreadPoolExecutor(2) as pool:  # the two runs in parallel: counts do not depend on timing
         low, high = pool.map(lambda n: count(valgrind, target, scenario, n), (small, large))
-    return (high - low) / ((large - small) * CONNECTIONS)
+    frames = (large - small) * CONNECTIONS
+    return (high[0] - low[0]) / frames, (high[1] - low[1]) / frames
 
 
 def measure(targets: list[str], scenarios: list[str], small: int, large: int) -> Iterator[dict[str, Any]]:
@@ -251,10 +306,13 @@ def measure(targets: list[str], scenarios: list[str], small: int, large: int) ->
         for target in targets:
             if target == "echo" and scenario != "now":
                 continue  # the echo answers every frame alike: one scenario is its baseline
+            loop, threads = per_frame(valgrind, target, scenario, small, large)
             yield {
                 "target": target,
                 "scenario": scenario,
-                "instructions": round(per_frame(valgrind, target, scenario, small, large)),
+                "instructions": round(loop + threads),
+                "loop": round(loop),
+                "threads": round(threads),
             }
 
 
@@ -279,10 +337,14 @@ def main() -> None:
         return
     rows = list(measure(args.targets.split(","), args.scenarios.split(","), args.small, args.large))
     echo = next((row["instructions"] for row in rows if row["target"] == "echo"), None)
-    print(f"{'target':<10} {'scenario':<10} {'instructions/frame':>19} {'x echo':>7}")
+    head = ("target", "scenario", "instructions/frame", "x echo", "loop", "threads")
+    print("{:<10} {:<12} {:>19} {:>7} {:>9} {:>9}".format(*head))
     for row in rows:
         ratio = f"{row['instructions'] / echo:7.2f}" if echo else "      -"
-        print(f"{row['target']:<10} {row['scenario']:<10} {row['instructions']:>19,} {ratio}")
+        print(
+            f"{row['target']:<10} {row['scenario']:<12} {row['instructions']:>19,} {ratio} "
+            f"{row['loop']:>9,} {row['threads']:>9,}"
+        )
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 

@@ -43,11 +43,18 @@ def test_valgrind_counts_one_frame_with_start_up_taken_out(tmp_path: Path) -> No
         "valgrind", "run tests/tools/debian.sh valgrind valgrind", env="KSERVER_VALGRIND_BIN"
     )
     out = tmp_path / "instructions.json"
-    argv = [sys.executable, str(BENCH / "instructions.py"), "--targets", "echo,kserver", "--scenarios", "now"]
-    argv += ["--small", "2", "--large", "4", "--json", str(out)]
+    argv = [sys.executable, str(BENCH / "instructions.py"), "--targets", "echo,kserver"]
+    argv += ["--scenarios", "now,upsert-same", "--small", "2", "--large", "4", "--json", str(out)]
     env = {**os.environ, "PATH": f"{Path(valgrind).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     subprocess.run(argv, check=True, capture_output=True, timeout=600, env=env)
-    rows = {row["target"]: row["instructions"] for row in json.loads(out.read_text())}
+    rows = {(row["target"], row["scenario"]): row for row in json.loads(out.read_text())}
+    assert set(rows) == {("echo", "now"), ("kserver", "now"), ("kserver", "upsert-same")}
+    echo, now, upsert = rows["echo", "now"], rows["kserver", "now"], rows["kserver", "upsert-same"]
+    for row in rows.values():
+        assert abs(row["instructions"] - row["loop"] - row["threads"]) <= 1  # each rounded
     # Per frame, not per process: a whole process (interpreter start, imports) is tens of millions.
-    assert 10_000 < rows["echo"] < 1_000_000
-    assert rows["kserver"] > rows["echo"]  # kserver answers server:now with more work than an echo
+    assert 10_000 < echo["instructions"] < 1_000_000
+    assert now["instructions"] > echo["instructions"]  # server:now is more work than an echo
+    # a read-only request runs on the loop; a write's SQLite work is the writer thread's
+    assert now["threads"] < 1_000 < upsert["threads"]
+    assert upsert["loop"] > now["loop"]
