@@ -127,7 +127,7 @@ def build_app(settings: Settings) -> KServerASGI:
 
     # Atomic upserts, single and batched, keyed by _id or identity keys.
     upserts = UserUpserts(
-        engine, lambda: auth.strategies, identity_keys(settings), user_events, profiles.require
+        engine, lambda: auth.strategies, identity_keys(settings), user_events, profiles
     )
     register("security", UpsertController(upserts, batch_max=settings.batch_upsert_max).actions())
 

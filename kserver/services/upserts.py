@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from kserver.services.collections import USERS, identity_path, public_source
 from kserver.services.names import human_name
@@ -35,6 +35,7 @@ from kserver.wire.catalog import KuzzleError, kerror
 log = logging.getLogger("kserver.upserts")
 
 _RESERVED_IDS = frozenset({"-1", "anonymous"})
+_FIELD_NAMES = "field names without '.' or a leading '$'"
 
 
 @dataclass(slots=True)
@@ -58,7 +59,10 @@ class UpsertResult:
 
 
 def validate_item(raw: Any, *, id: str | None, where: str = "body") -> UpsertItem:
-    """Check one upsert's shape (Kuzzle's rules); raises api.assert.* errors."""
+    """Check one upsert's shape (Kuzzle's rules); raises api.assert.* errors.
+
+    Run for every upsert: plain loops rather than ``all()`` over generators, and ``content``
+    copied only when it carries ``_kuzzle_info`` (the request owns it and nothing mutates it)."""
     if not isinstance(raw, dict):
         raise kerror("api.assert.invalid_type", where, "object")
     content = raw.get("content")
@@ -69,29 +73,41 @@ def validate_item(raw: Any, *, id: str | None, where: str = "body") -> UpsertIte
     profile_ids = content.get("profileIds")
     if profile_ids is None:
         raise kerror("api.assert.missing_argument", f"{where}.content.profileIds")
-    if not isinstance(profile_ids, list) or not all(isinstance(p, str) and p for p in profile_ids):
+    if not isinstance(profile_ids, list):
         raise kerror("api.assert.invalid_type", f"{where}.content.profileIds", "array of strings")
+    for profile_id in profile_ids:
+        if not isinstance(profile_id, str) or not profile_id:
+            raise kerror("api.assert.invalid_type", f"{where}.content.profileIds", "array of strings")
     if not profile_ids:
         raise kerror("api.assert.empty_argument", f"{where}.content.profileIds")
     default = raw.get("default") or {}
     if not isinstance(default, dict):
         raise kerror("api.assert.invalid_type", f"{where}.default", "object")
     credentials = raw.get("credentials") or {}
-    if not isinstance(credentials, dict) or not all(isinstance(v, dict) for v in credentials.values()):
+    if not isinstance(credentials, dict):
         raise kerror("api.assert.invalid_type", f"{where}.credentials", "object of objects")
-    for key in (*content, *default):
-        if not isinstance(key, str) or not key or "." in key or key.startswith("$"):
-            raise kerror(
-                "api.assert.invalid_argument", f"{where}.content", "field names without '.' or a leading '$'"
-            )
+    for payload in credentials.values():
+        if not isinstance(payload, dict):
+            raise kerror("api.assert.invalid_type", f"{where}.credentials", "object of objects")
+    for fields in (content, default) if default else (content,):
+        for key in fields:
+            if not isinstance(key, str) or not key or "." in key or key[0] == "$":
+                raise kerror("api.assert.invalid_argument", f"{where}.content", _FIELD_NAMES)
     if id is not None and id in _RESERVED_IDS:
         raise kerror("api.assert.invalid_id", id)
-    return UpsertItem(
-        content={k: v for k, v in content.items() if k != "_kuzzle_info"},
-        id=id,
-        credentials=credentials,
-        default={k: v for k, v in default.items() if k != "_kuzzle_info"},
-    )
+    if "_kuzzle_info" in content:
+        content = {k: v for k, v in content.items() if k != "_kuzzle_info"}
+    if "_kuzzle_info" in default:
+        default = {k: v for k, v in default.items() if k != "_kuzzle_info"}
+    return UpsertItem(content, id, credentials, default)
+
+
+class ProfileCheck(Protocol):
+    """What upserts need of the profiles (``security.profiles.Profiles``)."""
+
+    def all_cached(self, profile_ids: Sequence[str]) -> bool: ...
+
+    async def require(self, profile_ids: Sequence[str]) -> None: ...
 
 
 class UserUpserts:
@@ -101,12 +117,12 @@ class UserUpserts:
         strategies: Callable[[], Strategies],
         identity_keys: Sequence[str],
         events: UserEvents,
-        require_profiles: Callable[[Sequence[str]], Awaitable[None]],
+        profiles: ProfileCheck,
         *,
         batch_concurrency: int = 64,
     ) -> None:
         self.engine = engine
-        self._require_profiles = require_profiles  # raises security.profile.not_found (a cached read)
+        self._profiles = profiles  # require raises security.profile.not_found (a cached read)
         self._strategies = strategies
         self.identity_keys = tuple(identity_keys)
         self.events = events
@@ -130,7 +146,9 @@ class UserUpserts:
         (no _id and no identity key), services.storage.too_many_changes (conflicts
         outlasted ``retries``).
         """
-        await self._require_profiles(item.content["profileIds"])
+        profile_ids = item.content["profileIds"]
+        if not self._profiles.all_cached(profile_ids):  # spares a coroutine on the common path
+            await self._profiles.require(profile_ids)
         strategies = self._strategies()
         for name in item.credentials:
             strategies.get(name)
