@@ -61,7 +61,7 @@ class Outbox:
         self.open = True
         self.overflowed = False
         self._writing = False
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: eager.Driven | None = None  # what writes while the socket is paused
         self._closer: asyncio.Future[None] | None = None
         self._flushed: asyncio.Future[None] | None = None  # made by whoever waits for the flush
 

@@ -94,7 +94,7 @@ class WebSocketSession:
         self._in_hand = False  # run() holds a frame from receive(): direct frames must wait behind it
         # Created only when needed: an idle connection should cost as little memory as possible.
         self._slot_free: asyncio.Future[None] | None = None
-        self._tasks: set[asyncio.Task[None]] | None = None
+        self._tasks: set[eager.Driven] | None = None
 
     async def run(self, receive: Receive) -> None:
         """Serve frames until the client goes. With a direct socket most frames arrive through
@@ -170,13 +170,13 @@ class WebSocketSession:
             self._sync_hold()
         # Run the request eagerly: most finish without ever waiting (server:now, cached rights),
         # and a task per request would cost more than the request itself. One that does wait
-        # is handed, suspended, to a task that drives it to the end.
-        task = eager.start(self._handle(request))
-        if task is not None:
+        # is resumed by what it waits on (see eager), and kept here until it ends, for drain().
+        waiting = eager.start(self._handle(request))
+        if waiting is not None:
             if self._tasks is None:
                 self._tasks = set()
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.add(waiting)
+            waiting.on_done = self._tasks.discard
 
     async def _handle(self, request: Request) -> None:
         try:
