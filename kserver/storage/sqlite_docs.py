@@ -46,6 +46,28 @@ def _row(conn: sqlite3.Connection, collection: str, id: str) -> tuple[int, str] 
     return row
 
 
+_TOUCHED: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+_TOUCHED_MAX = 4096
+
+
+def _touched(paths: tuple[str, ...], changed: tuple[str, ...]) -> tuple[str, ...]:
+    """The unique ``paths`` a write of the dotted paths ``changed`` may reach: the others keep their
+    very objects, and their old values need not be read. Memoised: the services write the same few
+    shapes of change (an upsert's ``content.*`` and ``_kuzzle_info`` fields) again and again."""
+    key = (paths, changed)
+    found = _TOUCHED.get(key)
+    if found is None:
+        found = tuple(
+            path
+            for path in paths
+            if any(c == path or c.startswith(path + ".") or path.startswith(c + ".") for c in changed)
+        )
+        if len(_TOUCHED) >= _TOUCHED_MAX:
+            _TOUCHED.clear()
+        _TOUCHED[key] = found
+    return found
+
+
 def _check_version(row: tuple[int, str], id: str, if_version: int | None) -> None:
     if if_version is not None and row[0] != if_version:
         raise StorageConflict(f"document {id!r} is at version {row[0]}, not {if_version}")
@@ -162,7 +184,9 @@ def update(
         return None
     _check_version(row, id, if_version)
     source = loads(row[1])
-    before = [node_at(source, path) for path in paths]
+    if paths:
+        paths = _touched(paths, (*changes, *removals))
+    before = [node_at(source, path) for path in paths] if paths else []
     set_paths(source, changes)
     unset_paths(source, removals)
     return _write(tx, paths, collection, id, row, source, before)
@@ -186,7 +210,9 @@ def upsert(
         return create(tx, paths, collection, id, source), True
     _check_version(row, id, if_version)
     source = loads(row[1])
-    before = [node_at(source, path) for path in paths]
+    if paths:
+        paths = _touched(paths, tuple(changes))
+    before = [node_at(source, path) for path in paths] if paths else []
     set_paths(source, changes)
     return _write(tx, paths, collection, id, row, source, before), False
 
