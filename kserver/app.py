@@ -126,9 +126,7 @@ def build_app(settings: Settings) -> KServerASGI:
     )
 
     # Atomic upserts, single and batched, keyed by _id or identity keys.
-    upserts = UserUpserts(
-        engine, lambda: auth.strategies, identity_keys(settings), user_events, profiles
-    )
+    upserts = UserUpserts(engine, lambda: auth.strategies, identity_keys(settings), user_events, profiles)
     register("security", UpsertController(upserts, batch_max=settings.batch_upsert_max).actions())
 
     # Realtime: rooms, notifications, live user events on %kserver/users, the Redis relay.

@@ -15,7 +15,7 @@ Neither mode loses an acknowledged write if the process is killed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -98,7 +98,7 @@ class Engine(Protocol):
         Raises StorageConflict when ``if_version`` is given and differs, DuplicateKey on a unique path.
         """
 
-    async def update(
+    def update(
         self,
         collection: str,
         id: str,
@@ -107,10 +107,12 @@ class Engine(Protocol):
         unset_paths: Sequence[str] = (),
         if_version: int | None = None,
         durable: bool,
-    ) -> Stored | None:
-        """Set (dotted) paths of an existing document, creating intermediate objects; None if absent."""
+    ) -> Awaitable[Stored | None]:
+        """Set (dotted) paths of an existing document, creating intermediate objects; None if absent.
 
-    async def upsert(
+        Awaitable rather than a coroutine (as ``upsert``): an engine may hand back its own future."""
+
+    def upsert(
         self,
         collection: str,
         id: str,
@@ -119,7 +121,7 @@ class Engine(Protocol):
         *,
         if_version: int | None = None,
         durable: bool,
-    ) -> tuple[Stored, bool]:
+    ) -> Awaitable[tuple[Stored, bool]]:
         """Atomic insert-or-update; returns (document, created).
 
         On insert the document is built from ``set_on_insert`` then ``set_paths``

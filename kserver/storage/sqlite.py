@@ -201,7 +201,7 @@ class SqliteEngine:
             lambda c: docs.replace(c, self._paths(collection), collection, id, source, if_version), durable
         )
 
-    async def update(
+    def update(  # the writer's future itself: no coroutine on the hot path (as upsert)
         self,
         collection: str,
         id: str,
@@ -210,15 +210,15 @@ class SqliteEngine:
         unset_paths: Sequence[str] = (),
         if_version: int | None = None,
         durable: bool,
-    ) -> Stored | None:
-        return await self._write(
+    ) -> asyncio.Future[Stored | None]:
+        return self._write(
             lambda c: docs.update(
                 c, self._paths(collection), collection, id, set_paths, unset_paths, if_version
             ),
             durable,
         )
 
-    async def upsert(
+    def upsert(  # the writer's future itself: one coroutine less per upsert
         self,
         collection: str,
         id: str,
@@ -227,8 +227,8 @@ class SqliteEngine:
         *,
         if_version: int | None = None,
         durable: bool,
-    ) -> tuple[Stored, bool]:
-        return await self._write(
+    ) -> asyncio.Future[tuple[Stored, bool]]:
+        return self._write(
             lambda c: docs.upsert(
                 c, self._paths(collection), collection, id, set_paths, set_on_insert, if_version
             ),
