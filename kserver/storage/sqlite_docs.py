@@ -117,7 +117,8 @@ def _changed(paths: tuple[str, ...], before: list[Any] | None, source: Source) -
 
 def create(tx: Tx, paths: tuple[str, ...], collection: str, id: str, source: Source) -> Stored:
     conn = tx.conn
-    if paths:
+    claims = _changed(paths, None, source) if paths else []
+    if claims:  # a clash must undo the document's insert too; alone, it is one statement
         tx.savepoint()
     cur = conn.execute(
         "INSERT INTO docs (collection, id, version, source) VALUES (?, ?, 1, ?) ON CONFLICT DO NOTHING",
@@ -125,8 +126,8 @@ def create(tx: Tx, paths: tuple[str, ...], collection: str, id: str, source: Sou
     )
     if cur.rowcount == 0:
         raise DuplicateKey("_id", id, id)
-    if paths:
-        _claim(conn, collection, id, _changed(paths, None, source))
+    if claims:
+        _claim(conn, collection, id, claims)
     return Stored(id, source, 1)
 
 
