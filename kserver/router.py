@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from kserver.services.metrics import Metrics
-from kserver.storage.port import StorageError, StorageUnavailable
+from kserver.storage.port import StorageError, StorageUnavailable, UnstorableValue
 from kserver.wire.catalog import KuzzleError, kerror
 from kserver.wire.context import ANONYMOUS, Caller, Connection, Context
 from kserver.wire.envelope import Answer, Raw, envelope
@@ -105,6 +105,10 @@ class Router:
             metrics.failed_requests += 1
             log.warning("storage unavailable during %s:%s: %s", request.controller, request.action, exc)
             return Outcome(envelope(request, self.node, error=kerror("services.storage.not_connected")))
+        except UnstorableValue as exc:
+            metrics.failed_requests += 1
+            refused = kerror("services.storage.unexpected_bad_request", str(exc))
+            return Outcome(envelope(request, self.node, error=refused))
         except StorageError as exc:
             metrics.failed_requests += 1
             log.warning("storage error during %s:%s: %s", request.controller, request.action, exc)

@@ -29,7 +29,7 @@ from kserver.services.names import human_name
 from kserver.services.strategy import Strategies
 from kserver.services.user_events import UserEvent, UserEvents
 from kserver.storage.filters import Eq, Filter, In, Or
-from kserver.storage.port import DuplicateKey, Engine, StorageConflict, StorageUnavailable
+from kserver.storage.port import DuplicateKey, Engine, StorageConflict, StorageUnavailable, UnstorableValue
 from kserver.wire.catalog import KuzzleError, kerror
 
 log = logging.getLogger("kserver.upserts")
@@ -249,6 +249,8 @@ class UserUpserts:
                     )
                 except KuzzleError as error:
                     outcomes[index] = error
+                except UnstorableValue as exc:  # this item's values; the others may be fine
+                    outcomes[index] = kerror("services.storage.unexpected_bad_request", str(exc))
                 except StorageUnavailable as exc:
                     if unavailable is None:
                         log.warning("storage unavailable during a batch of upserts: %s", exc)

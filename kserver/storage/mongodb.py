@@ -39,6 +39,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+from bson.errors import InvalidDocument
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -70,6 +71,7 @@ from kserver.storage.port import (
     StorageConflict,
     StorageUnavailable,
     Stored,
+    UnstorableValue,
 )
 
 Doc = dict[str, Any]
@@ -254,6 +256,8 @@ class MongoEngine:
             return await call
         except ConnectionFailure as exc:
             raise StorageUnavailable(f"MongoDB unreachable: {exc}") from exc
+        except (InvalidDocument, OverflowError) as exc:  # BSON encoding: raised before anything is sent
+            raise UnstorableValue(f"MongoDB cannot store this document: {exc}") from exc
         except PyMongoError as exc:
             raise StorageUnavailable(f"MongoDB failed: {exc}") from exc
 

@@ -55,6 +55,11 @@ class StorageUnavailable(StorageError):
     """The store cannot be reached or failed; the operation may not have happened."""
 
 
+class UnstorableValue(StorageError):
+    """The store cannot hold the document as given (MongoDB: a field name with a NUL byte, an integer
+    beyond 64 bits); nothing was written. The caller's input, not the store, is at fault."""
+
+
 class StorageConflict(StorageError):
     """A version check failed: the document changed (or appeared, or vanished) meanwhile."""
 

@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from kserver.storage.filters import MATCH_ALL, And, Eq, In, Not, Or, Range
 from kserver.storage.mongodb import MongoEngine, _client_options, _is_write_conflict, _on_insert_only, query
-from kserver.storage.port import CollectionSpec, DuplicateKey, StorageUnavailable, Stored
+from kserver.storage.port import CollectionSpec, DuplicateKey, StorageUnavailable, Stored, UnstorableValue
 from tests.ferretdb import FerretDB, free_port
 from tests.storage.engines_mongodb import MongoServer
 
@@ -57,6 +57,22 @@ async def test_open_creates_unique_indexes_without_partial_collisions(
     for i in range(3):
         await engine.create("accounts", f"anon{i}", {"profile": {}}, durable=False)
     assert await engine.count("accounts", MATCH_ALL) == 3
+
+
+async def test_what_bson_cannot_encode_is_unstorable_and_writes_nothing(engine: MongoEngine) -> None:
+    """A NUL byte in a field name, an integer beyond 64 bits: JSON carries both, BSON neither."""
+    await engine.create("accounts", "a", {"n": 1}, durable=False)
+    for write in (
+        engine.create("accounts", "b", {"bad\x00key": 1}, durable=False),
+        engine.create("accounts", "c", {"n": 2**64 - 1}, durable=False),
+        engine.update("accounts", "a", {"n": 2**63}, durable=False),
+        engine.upsert("accounts", "a", {"k\x00": 1}, {}, durable=False),
+        engine.replace("accounts", "a", {"\x00": 1}, durable=False),
+    ):
+        with pytest.raises(UnstorableValue):
+            await write
+    assert await engine.get("accounts", "a") == Stored("a", {"n": 1}, 1)
+    assert await engine.mget("accounts", ["b", "c"]) == []
 
 
 async def test_duplicate_on_a_nested_path_names_path_value_and_holder(engine: MongoEngine) -> None:

@@ -154,3 +154,33 @@ async def test_http_route_and_prefer_minimal(server: ServerProcess) -> None:
         )
         assert bad.status_code == 400
         assert bad.json()["error"]["id"] == "api.assert.invalid_type"
+
+
+async def test_values_the_store_cannot_hold_are_a_bad_request_not_a_crash(server: ServerProcess) -> None:
+    """JSON carries integers up to 2**64 - 1 and NUL bytes in field names; MongoDB's BSON holds
+    neither (SQLite does): a 400 for that user, others in the same batch are written."""
+    async with kclient(server.ws_url) as client:
+        for content in ({"big": 2**64 - 1}, {"nul\x00name": 1}):
+            reply = await upsert(client, {"content": {"profileIds": ["default"], **content}}, _id=uid())
+            if server.storage.startswith("sqlite"):
+                assert reply["status"] == 200, reply["error"]
+                assert reply["result"]["_source"] == {**reply["result"]["_source"], **content}
+            else:
+                assert reply["status"] == 400, reply
+                assert reply["error"]["id"] == "services.storage.unexpected_bad_request"
+        good, bad = uid(), uid()
+        batch = await client.call(
+            "security",
+            "mUpsertUsers",
+            body={
+                "users": [
+                    {"_id": good, "content": {"profileIds": ["default"]}},
+                    {"_id": bad, "content": {"profileIds": ["default"], "big": 2**64 - 1}},
+                ]
+            },
+        )
+        assert good in [hit["_id"] for hit in batch["successes"]]
+        if not server.storage.startswith("sqlite"):
+            errors = [(error["index"], error["id"]) for error in batch["errors"]]
+            assert errors == [(1, "services.storage.unexpected_bad_request")]
+        assert (await client.call("security", "getUser", _id=good))["_id"] == good
