@@ -28,15 +28,32 @@ def canonical(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
+_SPLIT: dict[str, tuple[tuple[str, ...], str]] = {}
+_SPLIT_MAX = 4096
+
+
+def _split(path: str) -> tuple[tuple[str, ...], str]:
+    """``(parents, leaf)`` of a dotted path, memoised: writes set the same few paths again and again."""
+    found = _SPLIT.get(path)
+    if found is None:
+        *parents, leaf = path.split(".")
+        found = (tuple(parents), leaf)
+        if len(_SPLIT) >= _SPLIT_MAX:
+            _SPLIT.clear()
+        _SPLIT[path] = found
+    return found
+
+
 def node_at(source: Source, path: str) -> Any:
     """The value at dotted ``path``, None when missing (intermediate arrays are not traversed,
     matching the filters' ``json_each`` semantics)."""
     node: Any = source
-    for key in path.split("."):
+    parents, leaf = _SPLIT.get(path) or _split(path)
+    for key in parents:
         if not isinstance(node, dict):
             return None
         node = node.get(key)
-    return node
+    return node.get(leaf) if isinstance(node, dict) else None
 
 
 def unique_values(node: Any) -> set[str]:
@@ -56,8 +73,9 @@ def set_paths(doc: Source, paths: Mapping[str, Any]) -> None:
     objects off the changed paths stay the very same objects (``sqlite_docs`` relies on it).
     """
     copied: set[int] = set()  # ids of the objects this call made, safe to change
+    split = _SPLIT.get
     for path, value in paths.items():
-        *parents, leaf = path.split(".")
+        parents, leaf = split(path) or _split(path)
         node = doc
         for key in parents:
             child = node.get(key)
@@ -74,7 +92,7 @@ def set_paths(doc: Source, paths: Mapping[str, Any]) -> None:
 def unset_paths(doc: Source, paths: Sequence[str]) -> None:
     """Remove each dotted path (copying objects on the way, as ``set_paths``); a missing path is ignored."""
     for path in paths:
-        *parents, leaf = path.split(".")
+        parents, leaf = _SPLIT.get(path) or _split(path)
         node = doc
         for key in parents:
             child = node.get(key)

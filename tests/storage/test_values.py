@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kserver.storage import sqlite_values
 from kserver.storage.sqlite_values import node_at, set_paths, unique_values, unset_paths
 
 
@@ -29,3 +30,13 @@ def test_unique_values_of_a_node() -> None:
     assert unique_values(node_at(doc, "c.n")) == {"1"}
     assert node_at(doc, "arr.x") is None  # arrays on the way are not traversed
     assert unique_values(node_at(doc, "c.missing")) == set()
+
+
+def test_the_memo_of_split_paths_stays_bounded_and_right() -> None:
+    doc: dict[str, object] = {}
+    many = sqlite_values._SPLIT_MAX + 10
+    set_paths(doc, {f"p.k{i}.leaf": i for i in range(many)})
+    assert len(sqlite_values._SPLIT) <= sqlite_values._SPLIT_MAX
+    assert [node_at(doc, f"p.k{i}.leaf") for i in (0, many - 1)] == [0, many - 1]
+    assert node_at(doc, "p.k0.leaf.deeper") is None
+    assert node_at(doc, "p") is doc["p"]
