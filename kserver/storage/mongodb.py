@@ -257,7 +257,7 @@ class MongoEngine:
         except ConnectionFailure as exc:
             raise StorageUnavailable(f"MongoDB unreachable: {exc}") from exc
         except (InvalidDocument, OverflowError) as exc:  # BSON encoding: raised before anything is sent
-            raise UnstorableValue(f"MongoDB cannot store this document: {exc}") from exc
+            raise UnstorableValue(f"MongoDB cannot encode these values: {exc}") from exc
         except PyMongoError as exc:
             raise StorageUnavailable(f"MongoDB failed: {exc}") from exc
 

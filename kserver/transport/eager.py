@@ -69,27 +69,19 @@ class Driven:
             awaited.add_done_callback(self._step, context=self._context)
         else:
             error = RuntimeError(f"yield of a non-future: {awaited!r}")
-            self._loop.call_soon(self._throw, error, context=self._context)
+            self._loop.call_soon(self._step, None, error, context=self._context)
 
-    def _step(self, _: Any = None) -> None:
+    def _step(self, _: Any = None, error: BaseException | None = None) -> None:
+        """Resume the coroutine (a future's callback passes the future: the coroutine reads it),
+        or throw ``error`` into it."""
         try:
-            awaited = self._coroutine.send(None)
+            awaited = self._coroutine.send(None) if error is None else self._coroutine.throw(error)
         except StopIteration:
             self._finish(None)
         except BaseException as exc:
             self._finish(exc)
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
-        else:
-            self._wait_on(awaited)
-
-    def _throw(self, error: BaseException) -> None:
-        try:
-            awaited = self._coroutine.throw(error)
-        except StopIteration:
-            self._finish(None)
-        except BaseException as exc:
-            self._finish(exc)
         else:
             self._wait_on(awaited)
 
