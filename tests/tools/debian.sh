@@ -20,6 +20,10 @@ fi
 
 echo "debian.sh: installing $package with apt-get" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
+# tests/run calls this once per program: the package lists are refreshed only when none is from
+# the last hour, so a fresh machine downloads them once, not once per program.
+if [[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 -print -quit 2>/dev/null)" ]]; then
+    apt-get update -qq >&2
+fi
 apt-get install -y -qq --no-install-recommends "$package" >&2
 command -v "$command_name"
