@@ -5,7 +5,8 @@ stage of a getUser on the same frames, one after the other, best of ``--rounds``
 ``--frames`` frames (no sockets, no concurrency: the CPU of each layer alone):
 
 - the frame's JSON decode, the request model (``request_from_object``), the nesting check;
-- the router's gate: ``authenticate`` (jwt, user, profiles; cached) and ``authorize`` (rights);
+- the router's gate: ``admit`` (jwt, user, rights; from their caches, as on a connection's first
+  request or over HTTP) and ``admitted`` (the connection's memo of that answer, every later frame);
 - the whole ``Router.dispatch`` (gate, handler, envelope), and the handler by difference;
 - the engine's read by id alone, and the SQL statement alone;
 - the envelope and its encoding;
@@ -145,9 +146,9 @@ async def measure(directory: Path, frames: int, passes: int) -> dict[str, float]
             decoded = [orjson.loads(frame) for frame in raw]
             requests = [request_from_object(data, "websocket") for data in decoded]
             ids = [request.id() for request in requests]
-            caller = run_now(router.gate.authenticate(requests[0], connection))
             result = run_now(router.dispatch(requests[0], connection)).body["result"]
             gate, conn = router.gate, connection
+            once = Connection("http")  # no push: admitted through the caches, never memoised
             select = "SELECT version, source FROM docs WHERE collection = ? AND id = ?"
 
             def floor_work(frame: bytes) -> str:
@@ -164,8 +165,8 @@ async def measure(directory: Path, frames: int, passes: int) -> dict[str, float]
                 "decode": best_us(passes, raw, orjson.loads),
                 "request_model": best_us(passes, decoded, lambda d: request_from_object(d, "websocket")),
                 "nesting_check": best_us(passes, raw, lambda frame: json_too_deep(frame, None)),
-                "authenticate": best_us(passes, requests, lambda r: run_now(gate.authenticate(r, conn))),
-                "authorize": best_us(passes, requests, lambda r: run_now(gate.authorize(r, caller))),
+                "admit": best_us(passes, requests, lambda r: run_now(gate.admit(r, once))),
+                "admitted": best_us(passes, requests, lambda r: gate.admitted(r, conn)),
                 "dispatch": best_us(passes, requests, lambda r: run_now(router.dispatch(r, conn))),
                 "engine_get": best_us(passes, ids, lambda id: run_now(store.get(USERS, id))),
                 "sql_read": best_us(passes, ids, lambda id: plain.execute(select, (USERS, id)).fetchone()),
@@ -180,9 +181,7 @@ async def measure(directory: Path, frames: int, passes: int) -> dict[str, float]
             plain.close()
             await store.close()
     envelope_build = best_us(passes, requests[:1000], lambda r: envelope(r, router.node, result=result))
-    figures["handler_by_difference"] = round(
-        figures["dispatch"] - figures["authenticate"] - figures["authorize"] - envelope_build, 2
-    )
+    figures["handler_by_difference"] = round(figures["dispatch"] - figures["admitted"] - envelope_build, 2)
     figures["kserver_total"] = round(
         figures["decode"]
         + figures["request_model"]

@@ -18,6 +18,7 @@ from kserver.controllers.server import ServerController
 from kserver.router import Handler, Router
 from kserver.services.auth.bundle import AuthServices
 from kserver.services.collections import collection_specs
+from kserver.services.epoch import Epoch
 from kserver.services.metrics import Metrics
 from kserver.services.names import human_name
 from kserver.services.realtime import Hotel, RedisRelay, UserFeed
@@ -71,14 +72,15 @@ def build_app(settings: Settings) -> KServerASGI:
     register("server", ServerController(ServerInfo(settings, engine, routes, router.actions)).actions())
 
     # Authentication: tokens, the local strategy (argon2id off the loop), API keys.
-    auth = AuthServices.build(settings, engine, router.node)
+    epoch = Epoch()  # every security cache bumps it: the gate's per-connection memo checks it
+    auth = AuthServices.build(settings, engine, router.node, epoch)
     startup_steps.append(auth.start)
     disconnect_hooks.append(auth.watch.unlink)
     user_events.listen(auth.on_user_event)
 
     # The security model: roles, profiles, rights, users (a user and its credentials: one document).
-    roles = Roles(engine, lambda: known_actions(router.actions()))
-    profiles = Profiles(engine, roles)
+    roles = Roles(engine, lambda: known_actions(router.actions()), epoch=epoch)
+    profiles = Profiles(engine, roles, epoch=epoch)
     users = Users(engine, profiles, lambda: auth.strategies, user_events)
     rights = Rights(roles, profiles)
     bootstrap = SecurityBootstrap(engine, roles, profiles, users)

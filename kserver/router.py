@@ -27,13 +27,13 @@ Handler = Callable[[Request, Context], Awaitable[Any]]
 class Gate(Protocol):
     """Authentication and authorisation, provided by the security services."""
 
-    async def authenticate(self, request: Request, connection: Connection) -> Caller:
-        """The caller for ``request.jwt`` (asked only when there is one); raises security.token.* errors
-        for a bad token."""
+    def admitted(self, request: Request, connection: Connection) -> Caller | None:
+        """The caller when ``request`` is known to be admitted without waiting (memoised); None
+        means ``admit`` must decide."""
 
-    def allowed_now(self, request: Request, caller: Caller) -> bool:
-        """True when ``request`` is known to be allowed without waiting (memoised rights); False
-        means ``authorize`` must decide."""
+    async def admit(self, request: Request, connection: Connection) -> Caller:
+        """The caller for ``request.jwt`` (anonymous without one) once it may run ``request``; raises
+        security.token.* errors for a bad token, security.rights.* when not allowed."""
 
     async def authorize(self, request: Request, caller: Caller) -> None:
         """Raises security.rights.unauthorized (anonymous) or forbidden when not allowed."""
@@ -42,11 +42,11 @@ class Gate(Protocol):
 class OpenGate:
     """Everyone is anonymous and may do everything (a fresh Kuzzle's rights)."""
 
-    async def authenticate(self, request: Request, connection: Connection) -> Caller:
+    def admitted(self, request: Request, connection: Connection) -> Caller | None:
         return ANONYMOUS
 
-    def allowed_now(self, request: Request, caller: Caller) -> bool:
-        return True
+    async def admit(self, request: Request, connection: Connection) -> Caller:
+        return ANONYMOUS
 
     async def authorize(self, request: Request, caller: Caller) -> None:
         return None
@@ -93,9 +93,7 @@ class Router:
         metrics.requests += 1
         metrics.in_flight += 1
         try:
-            caller = await self.gate.authenticate(request, connection) if request.jwt else ANONYMOUS
-            if not self.gate.allowed_now(request, caller):
-                await self.gate.authorize(request, caller)
+            caller = self.gate.admitted(request, connection) or await self.gate.admit(request, connection)
             handler = self._find(request)
             result = await handler(request, Context(connection, caller))
         except KuzzleError as error:

@@ -28,6 +28,8 @@ class Connection:
     push: Callable[[bytes], None] | None = None
     id: str = field(default_factory=lambda: f"c{next(_connection_ids)}")
     state: dict[str, Any] = field(default_factory=dict)
+    admission: Any = None
+    """The router gate's memo of what this connection was last admitted for (see AuthGate)."""
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from kserver.services.auth.secret import load_secret
 from kserver.services.auth.throttle import LoginThrottle
 from kserver.services.auth.tokens import Tokens
 from kserver.services.auth.user_cache import UserCache
+from kserver.services.epoch import Epoch
 from kserver.services.strategy import Strategies
 from kserver.services.user_events import UserEvent
 from kserver.storage.port import Engine
@@ -37,13 +38,15 @@ class AuthServices:
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
-    def build(cls, settings: Settings, engine: Engine, node: str) -> AuthServices:
+    def build(cls, settings: Settings, engine: Engine, node: str, epoch: Epoch | None = None) -> AuthServices:
+        """``epoch``: the one the role and profile caches bump too (see ``AuthGate``)."""
+        epoch = epoch or Epoch()
         params = Argon2Params(
             settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
         )
         passwords = Passwords(params, settings.hash_workers)
         strategies = Strategies([LocalStrategy(passwords)])
-        tokens = Tokens(engine, default_ttl=settings.token_ttl, max_ttl=settings.token_max_ttl)
+        tokens = Tokens(engine, default_ttl=settings.token_ttl, max_ttl=settings.token_max_ttl, epoch=epoch)
         watch = ExpiryWatch(node)
         tokens.on_revoked.append(watch.revoked)
         return cls(
@@ -56,11 +59,11 @@ class AuthServices:
             Login(engine, strategies, LoginThrottle(settings.login_failures_per_minute)),
             Credentials(engine, strategies, tokens),
             ApiKeys(engine, tokens),
-            UserCache(engine),
+            UserCache(engine, epoch=epoch),
         )
 
     def gate(self, rights: RightsPort | None) -> AuthGate:
-        return AuthGate(self.users, self.tokens, self.watch, rights)
+        return AuthGate(self.users, self.tokens, self.watch, rights, self.tokens.epoch)
 
     async def start(self) -> None:
         """Once the store is open: the JWT secret (refused if missing in production) and the dummy hash."""

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from kserver.services.auth.jwt_codec import JwtCodec
 from kserver.services.auth.timespan import INFINITE, check_max_ttl, parse_timespan
 from kserver.services.collections import TOKENS
+from kserver.services.epoch import Epoch
 from kserver.storage.filters import And, Eq, Filter, Ids, Not, Range
 from kserver.storage.port import DuplicateKey, Engine
 from kserver.wire.catalog import kerror
@@ -81,8 +82,9 @@ def _record(info: TokenInfo) -> dict[str, Any]:
 class Tokens:
     """Issues, verifies and revokes tokens. Call ``start(secret)`` once the store is open."""
 
-    def __init__(self, engine: Engine, *, default_ttl: str, max_ttl: int) -> None:
+    def __init__(self, engine: Engine, *, default_ttl: str, max_ttl: int, epoch: Epoch | None = None) -> None:
         self.engine = engine
+        self.epoch = epoch or Epoch()  # bumped whenever a cached verification is dropped
         self.default_ttl = parse_timespan(default_ttl)
         self.max_ttl = max_ttl
         self._codec: JwtCodec | None = None
@@ -199,20 +201,31 @@ class Tokens:
             return None
         return entry[1]
 
+    def fresh_until(self, token: str) -> float:
+        """The monotonic time until which ``cached(token)`` may answer without a store read (0.0: now
+        it cannot); a memo derived from it lives no longer."""
+        entry = self._cache.get(self._ids.get(token, ""))
+        return 0.0 if entry is None else entry[0] + CACHE_SECONDS
+
     def _remember(self, info: TokenInfo) -> None:
         if len(self._cache) >= CACHE_SIZE:
             horizon = time.monotonic() - CACHE_SECONDS
             self._cache = {k: v for k, v in self._cache.items() if v[0] >= horizon}
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
+            self.epoch.bump()
         self._cache[info.id] = (time.monotonic(), info)
+
+    def _forget(self, token_id: str) -> None:
+        if self._cache.pop(token_id, None) is not None:
+            self.epoch.bump()
 
     # ---- revocation ---------------------------------------------------------------------
     async def revoke(self, info: TokenInfo) -> None:
         await self.revoke_id(info.id)
 
     async def revoke_id(self, token_id: str) -> None:
-        self._cache.pop(token_id, None)
+        self._forget(token_id)
         await self.engine.delete(TOKENS, token_id, durable=True)
         for hook in self.on_revoked:
             hook(token_id)
@@ -227,7 +240,7 @@ class Tokens:
             clauses.append(Not(Ids((keep,))))
         for token_id, (_, info) in list(self._cache.items()):
             if info.kuid == kuid and token_id != keep and (info.kind == "auth" or not keep_api_keys):
-                del self._cache[token_id]
+                self._forget(token_id)
         removed = await self.engine.delete_matching(TOKENS, And(tuple(clauses)), durable=True)
         return removed
 
@@ -241,7 +254,7 @@ class Tokens:
             raise kerror("security.token.invalid")
         fresh = await self.issue(info.kuid, ttl)
         grace = min(info.expires_at, now_ms() + REFRESH_GRACE_MS)
-        self._cache.pop(info.id, None)
+        self._forget(info.id)
         await self.engine.update(TOKENS, info.id, {"refreshed": True, "expiresAt": grace}, durable=False)
         return fresh
 

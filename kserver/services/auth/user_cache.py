@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kserver.services.collections import USERS
+from kserver.services.epoch import Epoch
 from kserver.services.user_events import UserEvent
 from kserver.storage.port import Engine
 
@@ -28,9 +29,10 @@ class KnownUser:
 
 
 class UserCache:
-    def __init__(self, engine: Engine, *, ttl: float = 1.0) -> None:
+    def __init__(self, engine: Engine, *, ttl: float = 1.0, epoch: Epoch | None = None) -> None:
         self.engine = engine
         self.ttl = ttl
+        self.epoch = epoch or Epoch()  # bumped whenever an entry is dropped before its time
         self._entries: dict[str, tuple[float, KnownUser]] = {}
 
     def cached(self, kuid: str) -> KnownUser | None:
@@ -55,11 +57,18 @@ class UserCache:
         known = KnownUser(content, profiles)
         if len(self._entries) >= CACHE_SIZE:
             self._entries.clear()
+            self.epoch.bump()
         self._entries[kuid] = (time.monotonic() + self.ttl, known)
         return known
 
+    def fresh_until(self, kuid: str) -> float:
+        """The monotonic time until which ``cached(kuid)`` answers (0.0: it does not now)."""
+        entry = self._entries.get(kuid)
+        return 0.0 if entry is None else entry[0]
+
     def forget(self, kuid: str) -> None:
-        self._entries.pop(kuid, None)
+        if self._entries.pop(kuid, None) is not None:
+            self.epoch.bump()
 
     def on_user_event(self, event: UserEvent) -> None:
         self.forget(event.kuid)

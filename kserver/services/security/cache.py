@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from kserver.services.epoch import Epoch
+
 T = TypeVar("T")
 
 
@@ -18,12 +20,16 @@ class TtlCache(Generic[T]):
     on one MongoDB converge within ``ttl``).
     """
 
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl: float, clock: Callable[[], float] = time.monotonic, epoch: Epoch | None = None
+    ) -> None:
         self.ttl = ttl
         self._clock = clock
         self._entries: dict[str, tuple[float, T]] = {}
         self.generation = 0
         """Grows on every change, so memos derived from this cache know when to forget."""
+        self.epoch = epoch or Epoch()
+        """Bumped with ``generation``; shared with the other caches the gate's memo derives from."""
 
     def get(self, key: str) -> T | None:
         entry = self._entries.get(key)
@@ -32,18 +38,22 @@ class TtlCache(Generic[T]):
         expires, value = entry
         if expires <= self._clock():
             del self._entries[key]
-            self.generation += 1
+            self._changed()
             return None
         return value
 
     def put(self, key: str, value: T) -> None:
         self._entries[key] = (self._clock() + self.ttl, value)
-        self.generation += 1
+        self._changed()
 
     def drop(self, key: str) -> None:
         self._entries.pop(key, None)
-        self.generation += 1
+        self._changed()
 
     def clear(self) -> None:
         self._entries.clear()
+        self._changed()
+
+    def _changed(self) -> None:
         self.generation += 1
+        self.epoch.bump()

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
 from kserver.services.collections import PROFILES
+from kserver.services.epoch import Epoch
 from kserver.services.security.cache import TtlCache
 from kserver.services.security.metadata import INFO, created_info, updated_info, without_reserved
 from kserver.services.security.roles import CACHE_TTL, PROTECTED, Roles
@@ -92,10 +93,12 @@ def _validate_restrictions(where: str, restricted: Any) -> None:
 
 
 class Profiles:
-    def __init__(self, engine: Engine, roles: Roles, *, cache_ttl: float = CACHE_TTL) -> None:
+    def __init__(
+        self, engine: Engine, roles: Roles, *, cache_ttl: float = CACHE_TTL, epoch: Epoch | None = None
+    ) -> None:
         self.engine = engine
         self.roles = roles
-        self._cache: TtlCache[dict[str, Any]] = TtlCache(cache_ttl)
+        self._cache: TtlCache[dict[str, Any]] = TtlCache(cache_ttl, epoch=epoch)
 
     # ---- reads --------------------------------------------------------------------------
     async def find(self, profile_id: str) -> dict[str, Any] | None:

@@ -72,6 +72,13 @@ class Rights:
             return False
         return _policies_accept(policies, request.args)
 
+    def fresh_until(self, request: Request, caller: Caller) -> float:
+        """The monotonic time until which the memo answers ``allowed_now`` for this request's action
+        without reading the caches (0.0: it does not know it now)."""
+        if self._memoised(caller.profile_ids, request.controller, request.action) is None:
+            return 0.0
+        return self._memo_until
+
     async def check(self, request: Request, caller: Caller) -> None:
         """Raises security.rights.unauthorized (anonymous) or security.rights.forbidden."""
         if self.allowed_now(request, caller):  # the hot path: no await, no cache read

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from kserver.services.collections import PROFILES, ROLES
+from kserver.services.epoch import Epoch
 from kserver.services.security.cache import TtlCache
 from kserver.services.security.metadata import INFO, created_info, updated_info, without_reserved
 from kserver.storage.filters import MATCH_ALL, Eq, Filter, In
@@ -105,10 +106,17 @@ def role_allows(controllers: Mapping[str, Any], controller: str, action: str) ->
 
 
 class Roles:
-    def __init__(self, engine: Engine, known_actions: KnownActions, *, cache_ttl: float = CACHE_TTL) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        known_actions: KnownActions,
+        *,
+        cache_ttl: float = CACHE_TTL,
+        epoch: Epoch | None = None,
+    ) -> None:
         self.engine = engine
         self._known = known_actions
-        self._cache: TtlCache[dict[str, Any]] = TtlCache(cache_ttl)
+        self._cache: TtlCache[dict[str, Any]] = TtlCache(cache_ttl, epoch=epoch)
 
     # ---- reads --------------------------------------------------------------------------
     async def find(self, role_id: str) -> dict[str, Any] | None:
