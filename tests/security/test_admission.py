@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 
 from tests.kclient import KClient, kclient
 from tests.security.calls import fails, ok, uid
@@ -29,7 +30,7 @@ def _login(username: str) -> dict[str, str]:
     return {"username": username, "password": PASSWORD}
 
 
-async def _limited(admin: KClient, controllers: dict[str, object]) -> tuple[str, str, str]:
+async def _limited(admin: KClient, controllers: Mapping[str, object]) -> tuple[str, str, str]:
     """A user whose one profile's one role grants ``controllers``: (kuid, username, role id)."""
     role, profile, kuid = uid("role"), uid("profile"), uid("user")
     await ok(admin, "createRole", _id=role, body={"controllers": controllers})
