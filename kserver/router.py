@@ -27,13 +27,14 @@ Handler = Callable[[Request, Context], Awaitable[Any]]
 class Gate(Protocol):
     """Authentication and authorisation, provided by the security services."""
 
-    def admitted(self, request: Request, connection: Connection) -> Caller | None:
-        """The caller when ``request`` is known to be admitted without waiting (memoised); None
-        means ``admit`` must decide."""
+    def admitted(self, request: Request, connection: Connection) -> Context | None:
+        """The handler's context when ``request`` is known to be admitted without waiting (memoised);
+        None means ``admit`` must decide."""
 
-    async def admit(self, request: Request, connection: Connection) -> Caller:
-        """The caller for ``request.jwt`` (anonymous without one) once it may run ``request``; raises
-        security.token.* errors for a bad token, security.rights.* when not allowed."""
+    async def admit(self, request: Request, connection: Connection) -> Context:
+        """The handler's context (the caller for ``request.jwt``, anonymous without one) once it may
+        run ``request``; raises security.token.* errors for a bad token, security.rights.* when not
+        allowed."""
 
     async def authorize(self, request: Request, caller: Caller) -> None:
         """Raises security.rights.unauthorized (anonymous) or forbidden when not allowed."""
@@ -42,11 +43,11 @@ class Gate(Protocol):
 class OpenGate:
     """Everyone is anonymous and may do everything (a fresh Kuzzle's rights)."""
 
-    def admitted(self, request: Request, connection: Connection) -> Caller | None:
-        return ANONYMOUS
+    def admitted(self, request: Request, connection: Connection) -> Context | None:
+        return Context(connection, ANONYMOUS)
 
-    async def admit(self, request: Request, connection: Connection) -> Caller:
-        return ANONYMOUS
+    async def admit(self, request: Request, connection: Connection) -> Context:
+        return Context(connection, ANONYMOUS)
 
     async def authorize(self, request: Request, caller: Caller) -> None:
         return None
@@ -93,9 +94,12 @@ class Router:
         metrics.requests += 1
         metrics.in_flight += 1
         try:
-            caller = self.gate.admitted(request, connection) or await self.gate.admit(request, connection)
-            handler = self._find(request)
-            result = await handler(request, Context(connection, caller))
+            context = self.gate.admitted(request, connection) or await self.gate.admit(request, connection)
+            actions = self._handlers.get(request.controller)
+            handler = actions.get(request.action) if actions is not None else None
+            if handler is None:
+                handler = self._find(request)  # raises the 404 (or it was registered meanwhile)
+            result = await handler(request, context)
         except KuzzleError as error:
             metrics.failed_requests += 1
             return Outcome(envelope(request, self.node, result=error.result, error=error))

@@ -19,6 +19,9 @@ DIRECT_EXTENSION = "kserver.websocket.direct"
 
 
 class DirectSocket(Protocol):
+    held: bool
+    """Set by ``hold``, cleared by ``release``."""
+
     def attach(self, on_text: Callable[[str], None]) -> None:
         """From now on, call ``on_text`` with each text frame, unless the session is held or older
         frames are still queued for ``receive()``."""

@@ -23,7 +23,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     # Class defaults: no per-connection cost until a session attaches.
     _on_text: Callable[[str], None] | None = None
-    _held = False
+    held = False
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -45,10 +45,10 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self._on_text = on_text
 
     def hold(self) -> None:
-        self._held = True
+        self.held = True
 
     def release(self) -> None:
-        self._held = False
+        self.held = False
 
     def write_text(self, text: bytes) -> bool:
         if self.disconnected or self.close_sent or not self.writable.is_set():
@@ -64,7 +64,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         on_text = self._on_text
         if (
             on_text is None
-            or self._held
+            or self.held
             or self.curr_msg_data_type != "text"
             or self.close_sent
             or not self.queue.empty()  # older frames first, through receive()

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
+
 from kserver.router import Router
 from kserver.transport import eager
 from kserver.transport.asgi_types import Receive, Scope, Send
@@ -26,6 +28,7 @@ from kserver.transport.limits import (
     Limits,
     OriginPolicy,
     encode_envelope,
+    encode_reply,
 )
 from kserver.transport.outbox import Outbox
 from kserver.wire.catalog import KuzzleError, kerror
@@ -98,20 +101,20 @@ class WebSocketSession:
 
     async def run(self, receive: Receive) -> None:
         """Serve frames until the client goes. With a direct socket most frames arrive through
-        ``_on_direct``; ``receive()`` then brings only the others (see kserver.transport.direct)."""
+        ``_on_text`` directly; ``receive()`` then brings only the others (see kserver.transport.direct)."""
         if self._socket is not None:
-            self._socket.attach(self._on_direct)
+            self._socket.attach(self._on_text)
         while True:
             message = await receive()
             kind = message["type"]
             if kind != "websocket.receive":
                 break
-            self.last_seen = time.monotonic()
             text: str | None = message.get("text")
             if text is None:
                 try:
                     text = bytes(message.get("bytes") or b"").decode()
                 except UnicodeDecodeError:
+                    self.last_seen = time.monotonic()
                     self._reply_frame_error(
                         kerror("network.websocket.unexpected_error", "invalid UTF-8"), None
                     )
@@ -142,11 +145,8 @@ class WebSocketSession:
         await self._slot_free
         self._slot_free = None
 
-    def _on_direct(self, text: str) -> None:
-        self.last_seen = time.monotonic()
-        self._on_text(text)
-
     def _on_text(self, text: str) -> None:
+        self.last_seen = time.monotonic()
         if len(text) <= _PING_MAX and text in _PING_TEXTS:
             self._queue_text(PONG)
             return
@@ -183,14 +183,20 @@ class WebSocketSession:
             outcome = await self.router.dispatch(request, self.connection)
             body = outcome.body
             body["room"] = request.request_id
-            self.outbox.put(encode_envelope(body))
+            try:
+                text = orjson.dumps(body)
+            except TypeError:  # nested too deep for orjson
+                text = encode_reply(body)[0]
+            self.outbox.put(text)
         finally:
             self._in_flight -= 1
             if self._in_flight < self.max_in_flight:
                 slot_free = self._slot_free
                 if slot_free is not None and not slot_free.done():
                     slot_free.set_result(None)
-                self._sync_hold()
+                socket = self._socket
+                if socket is not None and socket.held and not self._in_hand:
+                    socket.release()  # _sync_hold's answer, without its calls when nothing changes
 
     def _reply_frame_error(self, error: Any, request_id: str | None, frame: Any = None) -> None:
         payload = frame_error_envelope(error, self.router.node, request_id, frame)

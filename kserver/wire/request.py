@@ -82,7 +82,10 @@ class Request:
 
     def id(self) -> str:
         """The ``_id`` argument: required, a non-empty string."""
-        return self.string("_id")
+        value = self.args.get("_id")
+        if isinstance(value, str) and value:
+            return value
+        return self.string("_id")  # raises the right error
 
     def optional_id(self) -> str | None:
         value = self.optional_string("_id")
@@ -293,7 +296,7 @@ def parse_frame(raw: str | bytes, protocol: Protocol = "websocket") -> Request:
     except orjson.JSONDecodeError as exc:
         error = kerror("network.websocket.unexpected_error", f"Invalid JSON frame: {exc.msg}")
         raise FrameError(error, None) from None
-    if json_too_deep(raw, data):
+    if len(raw) >= _DEPTH_CHECK_FROM and json_too_deep(raw, data):  # the first test spares a call
         request_id = data.get("requestId") if isinstance(data, dict) else None
         error = kerror("api.assert.invalid_argument", "request", f"at most {MAX_DEPTH} levels of nesting")
         raise FrameError(error, request_id if isinstance(request_id, str) else None, None)

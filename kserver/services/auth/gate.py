@@ -23,7 +23,7 @@ from kserver.services.auth.tokens import TokenInfo, Tokens, now_ms
 from kserver.services.auth.user_cache import UserCache
 from kserver.services.epoch import Epoch
 from kserver.wire.catalog import kerror
-from kserver.wire.context import ANONYMOUS, Caller, Connection
+from kserver.wire.context import ANONYMOUS, Caller, Connection, Context
 from kserver.wire.request import Request
 
 
@@ -46,11 +46,11 @@ class RightsPort(Protocol):
 class Admission:
     """What a connection was admitted for: valid while ``epoch`` is current, until ``until``."""
 
-    __slots__ = ("actions", "caller", "epoch", "jwt", "until")
+    __slots__ = ("actions", "context", "epoch", "jwt", "until")
 
-    def __init__(self, jwt: str | None, caller: Caller, epoch: int, until: float) -> None:
+    def __init__(self, jwt: str | None, context: Context, epoch: int, until: float) -> None:
         self.jwt = jwt
-        self.caller = caller
+        self.context = context  # handlers never change a Context: one serves every admitted request
         self.epoch = epoch
         self.until = until
         self.actions: set[tuple[str, str]] = set()
@@ -72,8 +72,9 @@ class AuthGate:
         self.epoch = epoch or Epoch()
         """Shared with (bumped by) the token, user, role and profile caches."""
 
-    def admitted(self, request: Request, connection: Connection) -> Caller | None:
-        """The caller, when the connection's admission already covers ``request``; None: ``admit``."""
+    def admitted(self, request: Request, connection: Connection) -> Context | None:
+        """The handler's context, when the connection's admission already covers ``request``; None:
+        ``admit`` decides."""
         memo = connection.admission
         if (
             memo is None
@@ -86,36 +87,38 @@ class AuthGate:
         args = request.args
         if "index" in args or "targets" in args:
             return None
-        caller: Caller = memo.caller
-        return caller
+        context: Context = memo.context
+        return context
 
-    async def admit(self, request: Request, connection: Connection) -> Caller:
+    async def admit(self, request: Request, connection: Connection) -> Context:
         """Authenticate, then authorize (raising their errors); remembered on a WebSocket."""
         epoch = self.epoch.value  # anything changed meanwhile makes the admission stale at once
         caller = await self.authenticate(request, connection) if request.jwt else ANONYMOUS
         if not self.allowed_now(request, caller):
             await self.authorize(request, caller)
-        if connection.push is not None:
-            self._remember(request, connection, caller, epoch)
-        return caller
+        if connection.push is None:
+            return Context(connection, caller)
+        return self._remember(request, connection, caller, epoch)
 
-    def _remember(self, request: Request, connection: Connection, caller: Caller, epoch: int) -> None:
+    def _remember(self, request: Request, connection: Connection, caller: Caller, epoch: int) -> Context:
         now = time.monotonic()
         until = self._until(request, caller)
-        if until <= now:
-            return
         memo = connection.admission
         if (
             memo is None
             or memo.jwt != request.jwt
             or memo.epoch != epoch
-            or memo.caller is not caller
+            or memo.context.caller is not caller
             or memo.until <= now
         ):
-            memo = connection.admission = Admission(request.jwt, caller, epoch, until)
+            if until <= now:
+                return Context(connection, caller)
+            memo = connection.admission = Admission(request.jwt, Context(connection, caller), epoch, until)
         else:
             memo.until = min(memo.until, until)
         memo.actions.add((request.controller, request.action))
+        context: Context = memo.context
+        return context
 
     def _until(self, request: Request, caller: Caller) -> float:
         """The earliest time any source of this admission could change its answer unannounced."""
