@@ -22,7 +22,7 @@ class UpsertController:
         self.upserts = upserts
         self.batch_max = batch_max
 
-    async def upsert_user(self, request: Request, context: Context) -> Answer:
+    async def upsert_user(self, request: Request, context: Context) -> Answer | dict[str, Any]:
         item = validate_item(request.body_object(), id=request.optional_id())
         result = await self.upserts.upsert(
             item,
@@ -62,10 +62,16 @@ class UpsertController:
         return {"upsertUser": self.upsert_user, "mUpsertUsers": self.m_upsert_users}
 
 
-def _http_answer(request: Request, result: UpsertResult) -> Answer:
-    answer = Answer({"_id": result.id, "_source": result.source, "created": result.created})
+def _http_answer(request: Request, result: UpsertResult) -> Answer | dict[str, Any]:
+    """The result, with HTTP's hints over HTTP."""
+    answer = {"_id": result.id, "_source": result.source, "created": result.created}
     if request.http_headers is None:
         return answer
+    return _with_http_hints(request, result, Answer(answer))
+
+
+def _with_http_hints(request: Request, result: UpsertResult, answer: Answer) -> Answer:
+    assert request.http_headers is not None
     if result.created:
         answer.http_headers["Location"] = f"/users/{quote(result.id, safe='')}"
     prefer = request.http_headers.get("prefer", "")

@@ -149,9 +149,10 @@ class UserUpserts:
         profile_ids = item.content["profileIds"]
         if not self._profiles.all_cached(profile_ids):  # spares a coroutine on the common path
             await self._profiles.require(profile_ids)
-        strategies = self._strategies()
-        for name in item.credentials:
-            strategies.get(name)
+        if item.credentials:
+            strategies = self._strategies()
+            for name in item.credentials:
+                strategies.get(name)  # raises unknown_strategy before anything is written
         if item.id is None and not self._identities(item.content):
             raise kerror("api.assert.missing_argument", "_id")
         prepared: dict[str, dict[str, Any]] | None = None
@@ -174,6 +175,7 @@ class UserUpserts:
                     if kuid is None:
                         kuid = human_name("kuid")
                     if item.credentials and prepared is None:
+                        strategies = self._strategies()
                         prepared = {
                             name: await strategies.get(name).prepare(kuid, payload, current=None)
                             for name, payload in item.credentials.items()

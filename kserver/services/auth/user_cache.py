@@ -71,4 +71,5 @@ class UserCache:
             self.epoch.bump()
 
     def on_user_event(self, event: UserEvent) -> None:
-        self.forget(event.kuid)
+        if self._entries.pop(event.kuid, None) is not None:  # forget(), without its call: every write
+            self.epoch.bump()
