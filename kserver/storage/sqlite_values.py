@@ -74,18 +74,22 @@ def set_paths(doc: Source, paths: Mapping[str, Any]) -> None:
     """
     copied: set[int] = set()  # ids of the objects this call made, safe to change
     split = _SPLIT.get
+    walked: tuple[str, ...] | None = None
+    node = doc
     for path, value in paths.items():
         parents, leaf = split(path) or _split(path)
-        node = doc
-        for key in parents:
-            child = node.get(key)
-            if not isinstance(child, dict):
-                child = node[key] = {}
-                copied.add(id(child))
-            elif id(child) not in copied:
-                child = node[key] = dict(child)
-                copied.add(id(child))
-            node = child
+        if parents != walked:  # consecutive paths under one object (``content.*``) walk to it once
+            walked = parents
+            node = doc
+            for key in parents:
+                child = node.get(key)
+                if not isinstance(child, dict):
+                    child = node[key] = {}
+                    copied.add(id(child))
+                elif id(child) not in copied:
+                    child = node[key] = dict(child)
+                    copied.add(id(child))
+                node = child
         node[leaf] = value
 
 

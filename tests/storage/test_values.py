@@ -16,6 +16,28 @@ def test_set_paths_copies_what_it_changes_once_and_shares_the_rest() -> None:
     assert doc["o"] is untouched
 
 
+def test_set_paths_under_one_object_in_a_row_and_interleaved() -> None:
+    shared = {"old": 0}
+    doc = {"content": shared}
+    set_paths(
+        doc,
+        {
+            "content.a": 1,  # these two share the walk to content
+            "content.b": 2,
+            "content.info": {"x": 1},  # then a whole object, then paths into it
+            "content.info.y": 2,
+            "content": {"fresh": True},  # the parent replaced: the next path walks again
+            "content.c": 3,
+            "top": 4,
+        },
+    )
+    assert doc == {"content": {"fresh": True, "c": 3}, "top": 4}
+    assert shared == {"old": 0}
+    doc = {"content": {"info": {"x": 1}}}
+    set_paths(doc, {"content.a": 1, "content.info.y": 2, "content.b": 3})
+    assert doc == {"content": {"info": {"x": 1, "y": 2}, "a": 1, "b": 3}}
+
+
 def test_unset_paths_copies_too() -> None:
     inner = {"a": 1, "b": 2}
     doc = {"c": inner}
