@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kserver.storage import sqlite_values
 from kserver.storage.sqlite_values import node_at, set_paths, unique_values, unset_paths
 
@@ -18,19 +20,17 @@ def test_set_paths_copies_what_it_changes_once_and_shares_the_rest() -> None:
 
 def test_set_paths_under_one_object_in_a_row_and_interleaved() -> None:
     shared = {"old": 0}
-    doc = {"content": shared}
-    set_paths(
-        doc,
-        {
-            "content.a": 1,  # these two share the walk to content
-            "content.b": 2,
-            "content.info": {"x": 1},  # then a whole object, then paths into it
-            "content.info.y": 2,
-            "content": {"fresh": True},  # the parent replaced: the next path walks again
-            "content.c": 3,
-            "top": 4,
-        },
-    )
+    doc: dict[str, Any] = {"content": shared}
+    paths: dict[str, Any] = {
+        "content.a": 1,  # these two share the walk to content
+        "content.b": 2,
+        "content.info": {"x": 1},  # then a whole object, then paths into it
+        "content.info.y": 2,
+        "content": {"fresh": True},  # the parent replaced: the next path walks again
+        "content.c": 3,
+        "top": 4,
+    }
+    set_paths(doc, paths)
     assert doc == {"content": {"fresh": True, "c": 3}, "top": 4}
     assert shared == {"old": 0}
     doc = {"content": {"info": {"x": 1}}}
