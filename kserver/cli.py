@@ -112,18 +112,25 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
+YOUNG_GC_THRESHOLD = 2000
+"""Allocations between young collections (CPython: 700). With 64 writes in flight more than 700
+objects stay alive while they wait, and each young collection walked them again: 2,000 takes about
+12k instructions off an upsert (bench/instructions.py); 5,000 and 10,000 gained no more. Requests
+and idle connections make no cyclic garbage (tests/transport/test_upgrade_garbage.py), so nothing
+waits longer for the collector: 10,000 idle connections cost the same RSS at 700 and 2,000."""
+
+
 def settle_gc() -> None:
     """Once the server is built: keep the collector off what lives as long as the process.
 
     Modules, classes, functions and the app's objects never become garbage, yet each full
     collection walked them all. Frozen (``gc.freeze``), they are skipped: upsertUser's p99 at
-    64 in flight went from 26.7 ms to about 9.5 ms in bench/run (README, Performance). Raising
-    the young-generation threshold as well gained no measurable throughput and kept up to
-    0.5 KiB of cyclic garbage per idle connection (bench/connections.py), so it stays at
-    CPython's default.
+    64 in flight went from 26.7 ms to about 9.5 ms in bench/run (README, Performance). Then
+    young collections come every ``YOUNG_GC_THRESHOLD`` allocations.
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def serve(settings: Settings, sock: socket.socket | None = None) -> None:

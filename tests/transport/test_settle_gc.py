@@ -34,6 +34,7 @@ PROBE = textwrap.dedent(
     gc.collect()
     assert gone() is None  # a cycle made after settling is still found and freed
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+    assert gc.get_threshold()[0] == 2000  # young collections: see kserver.cli.YOUNG_GC_THRESHOLD
     print("ok")
     """
 )
