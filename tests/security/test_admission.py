@@ -50,6 +50,16 @@ async def _log_in(client: KClient, username: str, **args: object) -> str:
     return jwt
 
 
+async def _primed(admin: KClient, user: KClient) -> tuple[str, str, str]:
+    """The first admin on ``admin``, a user that may read users logged in on ``user`` and admitted
+    once already: (kuid, username, its role id)."""
+    await _admin(admin)
+    kuid, username, role = await _limited(admin, READER)
+    await _log_in(user, username)
+    await _admitted_twice(user, kuid)
+    return kuid, username, role
+
+
 async def _admitted_twice(client: KClient, kuid: str) -> None:
     for _ in range(2):  # the second one is admitted from the connection's memo
         assert (await ok(client, "getUser", _id=kuid))["_id"] == kuid
@@ -57,10 +67,7 @@ async def _admitted_twice(client: KClient, kuid: str) -> None:
 
 async def test_role_profile_and_user_changes_deny_the_next_request(own_server: ServerProcess) -> None:
     async with kclient(own_server.ws_url) as admin, kclient(own_server.ws_url) as user:
-        await _admin(admin)
-        kuid, username, role = await _limited(admin, READER)
-        await _log_in(user, username)
-        await _admitted_twice(user, kuid)
+        kuid, _, role = await _primed(admin, user)
         await ok(admin, "updateRole", _id=role, body={"controllers": CLOCK})
         await fails(user, "getUser", "security.rights.forbidden", 403, _id=kuid)
         await ok(user, "now", controller="server")
@@ -81,10 +88,7 @@ async def test_role_profile_and_user_changes_deny_the_next_request(own_server: S
 
 async def test_logout_and_revocation_deny_the_next_request(own_server: ServerProcess) -> None:
     async with kclient(own_server.ws_url) as admin, kclient(own_server.ws_url) as user:
-        await _admin(admin)
-        kuid, username, _ = await _limited(admin, READER)
-        await _log_in(user, username)
-        await _admitted_twice(user, kuid)
+        kuid, username, _ = await _primed(admin, user)
         await ok(user, "logout", controller="auth")
         await fails(user, "getUser", "security.token.invalid", 401, _id=kuid)
 

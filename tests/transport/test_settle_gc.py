@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.transport.child import run_probe
 
 PROBE = textwrap.dedent(
     """
@@ -42,12 +40,4 @@ PROBE = textwrap.dedent(
 
 def test_settle_gc_freezes_the_built_server_and_keeps_collecting_new_garbage(tmp_path: Path) -> None:
     # In a child process: freezing this test process would keep every later test's garbage.
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(db=tmp_path / "k.db")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    assert run_probe(PROBE.format(db=tmp_path / "k.db")) == "ok"

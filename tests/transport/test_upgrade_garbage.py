@@ -3,12 +3,10 @@ once): what lets idle connections cost no memory between collections, whatever t
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.transport.child import run_probe
 
 PROBE = textwrap.dedent(
     """
@@ -53,12 +51,4 @@ PROBE = textwrap.dedent(
 
 def test_upgraded_connections_leave_no_cyclic_garbage(tmp_path: Path) -> None:
     # In a child process: the collector's debug flag is process-wide.
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(db=tmp_path / "k.db")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "{}"
+    assert run_probe(PROBE.format(db=tmp_path / "k.db")).splitlines()[-1] == "{}"
