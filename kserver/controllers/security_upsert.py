@@ -63,18 +63,15 @@ class UpsertController:
 
 
 def _http_answer(request: Request, result: UpsertResult) -> Answer | dict[str, Any]:
-    """The result, with HTTP's hints over HTTP."""
-    answer = {"_id": result.id, "_source": result.source, "created": result.created}
-    if request.http_headers is None:
-        return answer
-    return _with_http_hints(request, result, Answer(answer))
-
-
-def _with_http_hints(request: Request, result: UpsertResult, answer: Answer) -> Answer:
-    assert request.http_headers is not None
+    """The result; over HTTP, an Answer with HTTP's hints."""
+    result_json = {"_id": result.id, "_source": result.source, "created": result.created}
+    headers = request.http_headers
+    if headers is None:
+        return result_json
+    answer = Answer(result_json)
     if result.created:
         answer.http_headers["Location"] = f"/users/{quote(result.id, safe='')}"
-    prefer = request.http_headers.get("prefer", "")
+    prefer = headers.get("prefer", "")
     if "return=minimal" in prefer.replace(" ", "").lower():
         answer.http_status = 201 if result.created else 204
         answer.empty_http_body = True

@@ -188,8 +188,6 @@ class Koncorde:
         self.seed = seed
         self.stats = MatchStats()
         self._collections: dict[tuple[str, str], _Collection] = {}
-        self.watched: Mapping[tuple[str, str], object] = self._collections
-        """The collections ``watches`` is true for (read-only: a test without a call)."""
         self._rooms: dict[str, NormalizedFilter] = {}
 
     def validate(self, filters: object) -> None:
@@ -232,7 +230,7 @@ class Koncorde:
 
     def watches(self, index: str, collection: str) -> bool:
         """Whether any room is registered on this collection (``test`` can match something)."""
-        return (index, collection) in self.watched
+        return (index, collection) in self._collections
 
     def get(self, room: str) -> NormalizedFilter | None:
         return self._rooms.get(room)

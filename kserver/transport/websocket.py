@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import orjson
-
 from kserver.router import Router
 from kserver.transport import eager
 from kserver.transport.asgi_types import Receive, Scope, Send
@@ -28,7 +26,6 @@ from kserver.transport.limits import (
     Limits,
     OriginPolicy,
     encode_envelope,
-    encode_reply,
 )
 from kserver.transport.outbox import Outbox
 from kserver.wire.catalog import KuzzleError, kerror
@@ -135,10 +132,12 @@ class WebSocketSession:
         no frame from receive() in hand (it goes first) and a request slot free."""
         socket = self._socket
         if socket is not None:
-            if self._in_hand or self._in_flight >= self.max_in_flight:
-                socket.hold()
-            else:
-                socket.release()
+            hold = self._in_hand or self._in_flight >= self.max_in_flight
+            if hold != socket.held:  # most calls change nothing: no call to the socket then
+                if hold:
+                    socket.hold()
+                else:
+                    socket.release()
 
     async def _free_slot(self) -> None:
         self._slot_free = asyncio.get_running_loop().create_future()
@@ -183,20 +182,14 @@ class WebSocketSession:
             outcome = await self.router.dispatch(request, self.connection)
             body = outcome.body
             body["room"] = request.request_id
-            try:
-                text = orjson.dumps(body)
-            except TypeError:  # nested too deep for orjson
-                text = encode_reply(body)[0]
-            self.outbox.put(text)
+            self.outbox.put(encode_envelope(body))
         finally:
             self._in_flight -= 1
             if self._in_flight < self.max_in_flight:
                 slot_free = self._slot_free
                 if slot_free is not None and not slot_free.done():
                     slot_free.set_result(None)
-                socket = self._socket
-                if socket is not None and socket.held and not self._in_hand:
-                    socket.release()  # _sync_hold's answer, without its calls when nothing changes
+                self._sync_hold()
 
     def _reply_frame_error(self, error: Any, request_id: str | None, frame: Any = None) -> None:
         payload = frame_error_envelope(error, self.router.node, request_id, frame)

@@ -71,5 +71,4 @@ class UserCache:
             self.epoch.bump()
 
     def on_user_event(self, event: UserEvent) -> None:
-        if self._entries.pop(event.kuid, None) is not None:  # forget(), without its call: every write
-            self.epoch.bump()
+        self.forget(event.kuid)

@@ -213,7 +213,7 @@ class Hotel:
     def wants(self, index: str, collection: str) -> bool:
         """Whether a change on this collection can reach anyone: a room here, or an ``on_change``
         listener (the relay to other nodes). When not, its notification need not be built."""
-        return bool(self.on_change) or (index, collection) in self.koncorde.watched
+        return bool(self.on_change) or self.koncorde.watches(index, collection)
 
     def notify(self, change: DocumentChange) -> int:
         """Deliver ``change`` here and hand it to the ``on_change`` listeners; returns frames pushed."""
