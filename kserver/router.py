@@ -103,13 +103,14 @@ class Router:
         except KuzzleError as error:
             metrics.failed_requests += 1
             return Outcome(envelope(request, self.node, result=error.result, error=error))
-        except StorageUnavailable as exc:
+        # a name per clause: mypyc types an ``except ... as`` name by its first clause (mypyc#620)
+        except StorageUnavailable as down:
             metrics.failed_requests += 1
-            log.warning("storage unavailable during %s:%s: %s", request.controller, request.action, exc)
+            log.warning("storage unavailable during %s:%s: %s", request.controller, request.action, down)
             return Outcome(envelope(request, self.node, error=kerror("services.storage.not_connected")))
-        except UnstorableValue as exc:
+        except UnstorableValue as unstorable:
             metrics.failed_requests += 1
-            refused = kerror("services.storage.unexpected_bad_request", str(exc))
+            refused = kerror("services.storage.unexpected_bad_request", str(unstorable))
             return Outcome(envelope(request, self.node, error=refused))
         except StorageError as exc:
             metrics.failed_requests += 1

@@ -229,16 +229,17 @@ class UserUpserts:
             items
         )
 
-        unavailable: KuzzleError | None = None  # set once the store fails: later items are not tried
+        # Holds the error once the store fails: later items are not tried. A list, not a nonlocal
+        # variable: mypyc would trust a narrowing of it (``is None``) across the awaits that change it.
+        unavailable: list[KuzzleError] = []
 
         async def run(index: int, item: UpsertItem | KuzzleError) -> None:
-            nonlocal unavailable
             if isinstance(item, KuzzleError):
                 outcomes[index] = item
                 return
             async with gate:
-                if unavailable is not None:
-                    outcomes[index] = unavailable
+                if unavailable:
+                    outcomes[index] = unavailable[0]
                     return
                 try:
                     outcomes[index] = await self.upsert(
@@ -251,12 +252,13 @@ class UserUpserts:
                     )
                 except KuzzleError as error:
                     outcomes[index] = error
-                except UnstorableValue as exc:  # this item's values; the others may be fine
-                    outcomes[index] = kerror("services.storage.unexpected_bad_request", str(exc))
-                except StorageUnavailable as exc:
-                    if unavailable is None:
-                        log.warning("storage unavailable during a batch of upserts: %s", exc)
-                    unavailable = outcomes[index] = kerror("services.storage.not_connected")
+                except UnstorableValue as unstorable:  # this item's values; the others may be fine
+                    outcomes[index] = kerror("services.storage.unexpected_bad_request", str(unstorable))
+                except StorageUnavailable as down:  # a name per clause (mypyc#620)
+                    if not unavailable:
+                        log.warning("storage unavailable during a batch of upserts: %s", down)
+                        unavailable.append(kerror("services.storage.not_connected"))
+                    outcomes[index] = unavailable[0]
 
         await asyncio.gather(*(run(i, item) for i, item in enumerate(items)))
         successes: list[dict[str, Any]] = []

@@ -108,7 +108,7 @@ class SqliteEngine:
         self._regexp = _Regexp()
         self._writer: GroupWriter | None = None
         self._readers: ReaderPool | None = None
-        self._inline: InlineReader | None = None  # reads by id on the loop (sqlite_inline)
+        self._inline_reader: InlineReader | None = None  # reads by id on the loop (sqlite_inline)
         self._unique: docs.UniqueMap = {}
 
     @property
@@ -134,7 +134,7 @@ class SqliteEngine:
                 await writer.stop()
                 raise
             self._writer, self._readers = writer, ReaderPool(conns[1:])
-            self._inline = InlineReader(conns[0])
+            self._inline_reader = InlineReader(conns[0])
         else:
             self._unique = await self._writer.submit(lambda c: docs.apply_specs(c, specs), durable=True)
 
@@ -143,8 +143,8 @@ class SqliteEngine:
         return [_connect(self.path, self._regexp, writer=False) for _ in range(self._reader_count + 1)]
 
     async def close(self) -> None:
-        writer, readers, inline = self._writer, self._readers, self._inline
-        self._writer = self._readers = self._inline = None
+        writer, readers, inline = self._writer, self._readers, self._inline_reader
+        self._writer = self._readers = self._inline_reader = None
         if inline is not None:
             inline.close()
         if writer is not None:
@@ -178,7 +178,7 @@ class SqliteEngine:
     async def get(self, collection: str, id: str) -> Stored | None:
         """On the caller's thread (``sqlite_inline``); a busy file (a checkpoint, another
         process) or any failure sends the read to the reader threads, which wait or report."""
-        inline = self._inline
+        inline = self._inline_reader
         if inline is not None:
             try:
                 return inline.get(collection, id)

@@ -40,14 +40,14 @@ class WalSyncer:
     def __init__(self, wal_path: str) -> None:
         self._path = wal_path
         self._queue: queue.SimpleQueue[Sequence[Job] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="kserver-sqlite-syncer", daemon=True)
+        self._worker = threading.Thread(target=self._loop, name="kserver-sqlite-syncer", daemon=True)
         self._fd = -1
         self._lock = threading.Lock()  # the thread and ``sync_here`` share the descriptor and the count
         self.syncs = 0
         """fsyncs done so far (each covers one or more groups)."""
 
     def start(self) -> None:
-        self._thread.start()
+        self._worker.start()
 
     def submit(self, jobs: Sequence[Job]) -> None:
         """From the writer thread, after COMMIT: answer ``jobs`` once the WAL is on disk."""
@@ -56,8 +56,8 @@ class WalSyncer:
     def stop(self) -> None:
         """Sync and answer what was submitted, then end the thread (blocks until it has)."""
         self._queue.put(None)
-        if self._thread.is_alive():
-            self._thread.join()
+        if self._worker.is_alive():
+            self._worker.join()
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

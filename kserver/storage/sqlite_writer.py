@@ -87,7 +87,7 @@ class GroupWriter:
         self._group_max = group_max
         self._handoff: Handoff[_Job] = Handoff(workers=1, reject=reject)
         self._syncer = WalSyncer(wal_path)
-        self._thread = threading.Thread(target=self._loop, name="kserver-sqlite-writer", daemon=True)
+        self._worker = threading.Thread(target=self._loop, name="kserver-sqlite-writer", daemon=True)
         self._closing = False
         self._carry: list[_Job] = []  # taken from the handoff beyond group_max, for the next group
         self.commits = 0
@@ -100,7 +100,7 @@ class GroupWriter:
 
     def start(self) -> None:
         self._syncer.start()
-        self._thread.start()
+        self._worker.start()
 
     def submit(self, run: Callable[[Tx], T], *, durable: bool) -> asyncio.Future[T]:
         """Queue ``run``; the future resolves once its group is committed (and synced if ``durable``)."""
@@ -117,8 +117,8 @@ class GroupWriter:
             return
         self._closing = True
         self._handoff.close(asyncio.get_running_loop())
-        if self._thread.is_alive():
-            await asyncio.to_thread(self._thread.join)
+        if self._worker.is_alive():
+            await asyncio.to_thread(self._worker.join)
 
     def _loop(self) -> None:
         try:

@@ -383,8 +383,8 @@ async def test_a_read_by_id_falls_back_to_the_readers(sqlite: SqliteEngine) -> N
     """When the inline connection fails (here: closed under it; in life: a busy file, which it never
     waits for on the loop), the reader threads answer the read."""
     await sqlite.create("users", "a", {"name": "ann"}, durable=False)
-    assert sqlite._inline is not None
-    sqlite._inline.close()
+    assert sqlite._inline_reader is not None
+    sqlite._inline_reader.close()
     got = await sqlite.get("users", "a")
     assert got is not None
     assert got.source == {"name": "ann"}
