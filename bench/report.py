@@ -13,6 +13,7 @@ import platform
 import shutil
 import statistics
 import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
@@ -472,10 +473,13 @@ def machine_info() -> dict[str, Any]:
 
 
 def commit_info(repo: Path) -> dict[str, Any]:
+    """The commit, whether the tree differs from it, and the build of kserver that ran
+    (``kserver --version``: how many hot-path modules were compiled by mypyc)."""
     status = _command(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo)
     return {
         "commit": _command(["git", "rev-parse", "HEAD"], cwd=repo),
         "dirty": bool(status),
+        "build": _command([sys.executable, "-m", "kserver", "--version"], cwd=repo),
     }
 
 

@@ -13,6 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from kserver import __version__
+from kserver._compiled import COMPILED, compiled_files
+
 _MIB = 1024 * 1024
 
 
@@ -145,7 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
             metavar=f.name.upper(),
             help=f"{_HELP[f.name]} [env {_env_name(f.name)}; default {default!r}]",
         )
+    parser.add_argument("--version", action="version", version=version_line())
     return parser
+
+
+def version_line() -> str:
+    """``kserver 0.1.0 (compiled: 34 of 34 hot-path modules)``: whether this install runs mypyc's build."""
+    built = len(compiled_files())
+    return f"kserver {__version__} (compiled: {built} of {len(COMPILED)} hot-path modules)"
 
 
 def load_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
