@@ -47,12 +47,31 @@ class UpsertItem:
     credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
     default: dict[str, Any] = field(default_factory=dict)
 
+    # An explicit __init__: mypyc compiles it; the one @dataclass writes stays interpreted (per request).
+    def __init__(
+        self,
+        content: dict[str, Any],
+        id: str | None = None,
+        credentials: dict[str, dict[str, Any]] | None = None,
+        default: dict[str, Any] | None = None,
+    ) -> None:
+        self.content = content
+        self.id = id
+        self.credentials = {} if credentials is None else credentials
+        self.default = {} if default is None else default
+
 
 @dataclass(slots=True)  # one or more per request: not frozen, whose __init__ costs 3 times as much
 class UpsertResult:
     id: str
     source: dict[str, Any]
     created: bool
+
+    # An explicit __init__: mypyc compiles it; the one @dataclass writes stays interpreted (per request).
+    def __init__(self, id: str, source: dict[str, Any], created: bool) -> None:
+        self.id = id
+        self.source = source
+        self.created = created
 
     def to_json(self) -> dict[str, Any]:
         return {"_id": self.id, "_source": self.source, "created": self.created}

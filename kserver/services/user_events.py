@@ -26,6 +26,25 @@ class UserEvent:
     volatile: dict[str, Any] | None = None
     request_id: str | None = None
 
+    # An explicit __init__: mypyc compiles it; the one @dataclass writes stays interpreted (per request).
+    def __init__(
+        self,
+        action: UserAction,
+        kuid: str,
+        source: dict[str, Any] | None,
+        created: bool | None = None,
+        author: str | None = None,
+        volatile: dict[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.action = action
+        self.kuid = kuid
+        self.source = source
+        self.created = created
+        self.author = author
+        self.volatile = volatile
+        self.request_id = request_id
+
 
 class UserEvents:
     def __init__(self) -> None:

@@ -31,6 +31,12 @@ class Stored:
     source: Source
     version: int
 
+    # An explicit __init__: mypyc compiles it; the one @dataclass writes stays interpreted (per request).
+    def __init__(self, id: str, source: Source, version: int) -> None:
+        self.id = id
+        self.source = source
+        self.version = version
+
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:

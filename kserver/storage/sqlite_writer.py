@@ -65,6 +65,17 @@ class _Job:
     result: Any = None
     error: BaseException | None = None
 
+    # An explicit __init__: mypyc compiles it; the one @dataclass writes stays interpreted (per request).
+    def __init__(
+        self, run: Operation, durable: bool, future: asyncio.Future[Any], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.run = run
+        self.durable = durable
+        self.future = future
+        self.loop = loop
+        self.result = None
+        self.error = None
+
 
 def _translate(exc: Exception) -> BaseException:
     if isinstance(exc, sqlite3.Error):

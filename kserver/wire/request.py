@@ -46,6 +46,29 @@ class Request:
     http_headers: dict[str, str] | None = None
     """Lower-cased request headers, HTTP only."""
 
+    # An explicit __init__: mypyc compiles it; the one @dataclass writes stays interpreted (per request).
+    def __init__(
+        self,
+        controller: str,
+        action: str,
+        request_id: str,
+        protocol: Protocol,
+        jwt: str | None = None,
+        volatile: JsonObject | None = None,
+        body: Any = None,
+        args: JsonObject | None = None,
+        http_headers: dict[str, str] | None = None,
+    ) -> None:
+        self.controller = controller
+        self.action = action
+        self.request_id = request_id
+        self.protocol = protocol
+        self.jwt = jwt
+        self.volatile = volatile
+        self.body = body
+        self.args = {} if args is None else args
+        self.http_headers = http_headers
+
     # ---- identity and envelope fields -------------------------------------------------
     @property
     def index(self) -> str | None:
