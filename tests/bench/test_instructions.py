@@ -55,6 +55,9 @@ def test_valgrind_counts_one_frame_with_start_up_taken_out(tmp_path: Path) -> No
     # Per frame, not per process: a whole process (interpreter start, imports) is tens of millions.
     assert 10_000 < echo["instructions"] < 1_000_000
     assert now["instructions"] > echo["instructions"]  # server:now is more work than an echo
-    # a read-only request runs on the loop; a write's SQLite work is the writer thread's
-    assert now["threads"] < 1_000 < upsert["threads"]
+    # a read-only request runs on the loop; a write's SQLite work is the writer thread's. Relative:
+    # with 2 and 4 frames per connection, one wake-up of an idle thread in the longer run only
+    # (a timed wait) once showed as 2.3k per `now` frame, against ~65k per upsert.
+    assert upsert["threads"] > 10_000
+    assert now["threads"] < upsert["threads"] / 10
     assert upsert["loop"] > now["loop"]
