@@ -21,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kserver.services.collections import USERS, identity_path, public_source
@@ -43,11 +43,12 @@ class UpsertItem:
     """One user to upsert; validated by ``validate_item`` before it reaches the service."""
 
     content: dict[str, Any]
-    id: str | None = None
-    credentials: dict[str, dict[str, Any]] = field(default_factory=dict)
-    default: dict[str, Any] = field(default_factory=dict)
+    id: str | None
+    credentials: dict[str, dict[str, Any]]
+    default: dict[str, Any]
 
-    # An explicit __init__: mypyc compiles it; the one @dataclass writes stays interpreted (per request).
+    # An explicit __init__ (the defaults are its own): mypyc compiles it; the one @dataclass writes
+    # stays interpreted (per request).
     def __init__(
         self,
         content: dict[str, Any],

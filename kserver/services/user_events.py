@@ -21,12 +21,13 @@ class UserEvent:
     action: UserAction
     kuid: str
     source: dict[str, Any] | None
-    created: bool | None = None
-    author: str | None = None
-    volatile: dict[str, Any] | None = None
-    request_id: str | None = None
+    created: bool | None
+    author: str | None
+    volatile: dict[str, Any] | None
+    request_id: str | None
 
-    # An explicit __init__: mypyc compiles it; the one @dataclass writes stays interpreted (per request).
+    # An explicit __init__ (the defaults are its own): mypyc compiles it; the one @dataclass writes
+    # stays interpreted (per request).
     def __init__(
         self,
         action: UserAction,

@@ -62,10 +62,11 @@ class _Job:
     durable: bool
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
-    result: Any = None
-    error: BaseException | None = None
+    result: Any
+    error: BaseException | None
 
-    # An explicit __init__: mypyc compiles it; the one @dataclass writes stays interpreted (per request).
+    # An explicit __init__ (it sets result and error): mypyc compiles it; the one @dataclass writes
+    # stays interpreted (per request).
     def __init__(
         self, run: Operation, durable: bool, future: asyncio.Future[Any], loop: asyncio.AbstractEventLoop
     ) -> None:

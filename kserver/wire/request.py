@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
@@ -39,14 +39,15 @@ class Request:
     action: str
     request_id: str
     protocol: Protocol
-    jwt: str | None = None
-    volatile: JsonObject | None = None
-    body: Any = None
-    args: JsonObject = field(default_factory=dict)
-    http_headers: dict[str, str] | None = None
+    jwt: str | None
+    volatile: JsonObject | None
+    body: Any
+    args: JsonObject
+    http_headers: dict[str, str] | None
     """Lower-cased request headers, HTTP only."""
 
-    # An explicit __init__: mypyc compiles it; the one @dataclass writes stays interpreted (per request).
+    # An explicit __init__ (the defaults are its own): mypyc compiles it; the one @dataclass writes
+    # stays interpreted (per request).
     def __init__(
         self,
         controller: str,
