@@ -72,25 +72,33 @@ def set_paths(doc: Source, paths: Mapping[str, Any]) -> None:
     through them), so the caller's values, which the document may share, are never mutated and
     objects off the changed paths stay the very same objects (``sqlite_docs`` relies on it).
     """
-    copied: set[int] = set()  # ids of the objects this call made, safe to change
-    split = _SPLIT.get
+    copied: list[Source] = []  # the objects this call made, safe to change: a few, compared by identity
     walked: tuple[str, ...] | None = None
     node = doc
     for path, value in paths.items():
-        parents, leaf = split(path) or _split(path)
-        if parents != walked:  # consecutive paths under one object (``content.*``) walk to it once
+        found = _SPLIT.get(path)
+        if found is None:
+            found = _split(path)
+        parents = found[0]
+        if parents is not walked and parents != walked:  # ``content.*`` paths walk to it once
             walked = parents
             node = doc
             for key in parents:
                 child = node.get(key)
                 if not isinstance(child, dict):
-                    child = node[key] = {}
-                    copied.add(id(child))
-                elif id(child) not in copied:
-                    child = node[key] = dict(child)
-                    copied.add(id(child))
+                    child = {}
+                    node[key] = child
+                    copied.append(child)
+                elif not _made_here(child, copied):
+                    child = dict(child)
+                    node[key] = child
+                    copied.append(child)
                 node = child
-        node[leaf] = value
+        node[found[1]] = value
+
+
+def _made_here(node: Source, copied: list[Source]) -> bool:
+    return any(made is node for made in copied)  # mypyc compiles it to a plain loop
 
 
 def unset_paths(doc: Source, paths: Sequence[str]) -> None:
