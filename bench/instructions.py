@@ -12,7 +12,11 @@ driver waiting (on a future, without polling) until every connection has answere
 generator's 64 connections with one request in flight. The whole process runs under
 ``valgrind --tool=callgrind --separate-threads=yes``, twice, with ``--small`` and ``--large`` frames
 per connection: the difference of the two totals divided by the difference of frames is the cost of
-one frame with start-up, seeding and login taken out. The first round of replies is checked
+one frame with start-up, seeding and login taken out. The client side's work (encoding and masking
+every frame before the rounds, in interpreted Python: ``harness``) grows with the frames too; two
+more runs that prepare the frames without serving them measure it, and it is taken out of ``loop``
+(until 2026-11-25 evening it was not: it counted for every target alike, 19k to 26k per frame,
+and brought every ratio nearer to 1). The first round of replies is checked
 (status 200, or the frame itself for the echo) in both runs, so it cancels out too. Threads are
 counted apart: ``loop`` is the event loop's thread, ``threads`` all the others (SQLite's writer and
 syncer for writes); the server runs on one core in ``bench/run``, so their sum is what a frame costs
@@ -142,10 +146,12 @@ async def drive(
     *,
     proxy_headers: bool,
     settle: Callable[[], None] | None = None,
+    serve: bool = True,
 ) -> int:
     """Serve ``per_connection`` frames on each of ``CONNECTIONS`` connections; returns the replies.
 
-    Raises when a reply of the first round is not a success (or, for the echo, not the frame)."""
+    Raises when a reply of the first round is not a success (or, for the echo, not the frame).
+    ``serve=False`` does everything but serving the frames (the ``harness`` run of ``per_frame``)."""
     import uvicorn
     from uvicorn.server import ServerState
     from websockets.client import ClientProtocol
@@ -186,7 +192,7 @@ async def drive(
     else:
         settle()
     replies = 0
-    for r in range(per_connection):
+    for r in range(per_connection if serve else 0):
         answered = round.arm(CONNECTIONS)
         for k, (server, _, _) in enumerate(peers):
             server.data_received(encoded[k][r])
@@ -221,7 +227,7 @@ def _check_first(
             raise RuntimeError(f"not a success: {reply}")
 
 
-async def run_child(target: str, scenario: str, per_connection: int) -> int:
+async def run_child(target: str, scenario: str, per_connection: int, serve: bool = True) -> int:
     """The measured process: build ``target`` and drive ``scenario`` through it."""
     from kserver.transport.protocols import guarded_protocols
 
@@ -233,7 +239,12 @@ async def run_child(target: str, scenario: str, per_connection: int) -> int:
             from bench.echo_app import app as echo
 
             return await drive(
-                echo, WebSocketsSansIOProtocol, frames_for(scenario, ""), per_connection, proxy_headers=True
+                echo,
+                WebSocketsSansIOProtocol,
+                frames_for(scenario, ""),
+                per_connection,
+                proxy_headers=True,
+                serve=serve,
             )
         if target == "floor":
             from bench.floor_app import Floor, seed
@@ -241,7 +252,12 @@ async def run_child(target: str, scenario: str, per_connection: int) -> int:
             seed(f"{tmp}/floor.db")
             floor = Floor(f"{tmp}/floor.db", "floor-jwt")
             return await drive(
-                floor, ws_protocol, frames_for(scenario, "floor-jwt"), per_connection, proxy_headers=False
+                floor,
+                ws_protocol,
+                frames_for(scenario, "floor-jwt"),
+                per_connection,
+                proxy_headers=False,
+                serve=serve,
             )
         from bench.layers import running, seeded
         from kserver.app import build_app
@@ -260,10 +276,13 @@ async def run_child(target: str, scenario: str, per_connection: int) -> int:
                 per_connection,
                 proxy_headers=False,
                 settle=settle_gc,
+                serve=serve,
             )
 
 
-def count(valgrind: str, target: str, scenario: str, per_connection: int) -> tuple[int, int]:
+def count(
+    valgrind: str, target: str, scenario: str, per_connection: int, serve: bool = True
+) -> tuple[int, int]:
     """Instructions executed by one child process: (its main thread, every other thread).
 
     callgrind counts each thread apart (``--separate-threads``): the main thread runs the event loop,
@@ -282,6 +301,7 @@ def count(valgrind: str, target: str, scenario: str, per_connection: int) -> tup
             target,
             scenario,
             str(per_connection),
+            *(() if serve else ("--harness-only",)),
         ]
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, cwd=tmp)
@@ -301,12 +321,21 @@ def count(valgrind: str, target: str, scenario: str, per_connection: int) -> tup
         return main, others
 
 
-def per_frame(valgrind: str, target: str, scenario: str, small: int, large: int) -> tuple[float, float]:
-    """Instructions per frame: (on the event loop's thread, on the other threads)."""
-    with ThreadPoolExecutor(2) as pool:  # the two runs in parallel: counts do not depend on timing
-        low, high = pool.map(lambda n: count(valgrind, target, scenario, n), (small, large))
+def per_frame(
+    valgrind: str, target: str, scenario: str, small: int, large: int
+) -> tuple[float, float, float]:
+    """Instructions per frame: (on the event loop's thread, on the other threads, the harness's).
+
+    The harness (the client side encoding and masking every frame before the measured rounds,
+    in interpreted Python) grows with the frames too: the same two runs without serving give its
+    share, taken out of the loop's figure (it would otherwise count for every target alike and
+    bring every ratio nearer to 1)."""
+    runs = [(small, True), (large, True), (small, False), (large, False)]
+    with ThreadPoolExecutor(2) as pool:  # runs in parallel: counts do not depend on timing
+        low, high, bare_low, bare_high = pool.map(lambda run: count(valgrind, target, scenario, *run), runs)
     frames = (large - small) * CONNECTIONS
-    return (high[0] - low[0]) / frames, (high[1] - low[1]) / frames
+    harness = (bare_high[0] - bare_low[0]) / frames
+    return (high[0] - low[0]) / frames - harness, (high[1] - low[1]) / frames, harness
 
 
 def measure(targets: list[str], scenarios: list[str], small: int, large: int) -> Iterator[dict[str, Any]]:
@@ -317,13 +346,14 @@ def measure(targets: list[str], scenarios: list[str], small: int, large: int) ->
         for target in targets:
             if target == "echo" and scenario != "now":
                 continue  # the echo answers every frame alike: one scenario is its baseline
-            loop, threads = per_frame(valgrind, target, scenario, small, large)
+            loop, threads, harness = per_frame(valgrind, target, scenario, small, large)
             yield {
                 "target": target,
                 "scenario": scenario,
                 "instructions": round(loop + threads),
                 "loop": round(loop),
                 "threads": round(threads),
+                "harness": round(harness),
             }
 
 
@@ -337,24 +367,25 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=40, help="frames per connection, second run")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--child", nargs=3, metavar=("TARGET", "SCENARIO", "FRAMES"), help=argparse.SUPPRESS)
+    parser.add_argument("--harness-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         import uvloop
 
         target, scenario, frames = args.child
-        replies = uvloop.run(run_child(target, scenario, int(frames)))
-        if replies != int(frames) * CONNECTIONS:
+        replies = uvloop.run(run_child(target, scenario, int(frames), serve=not args.harness_only))
+        if replies != (0 if args.harness_only else int(frames) * CONNECTIONS):
             raise SystemExit(f"{replies} replies to {int(frames) * CONNECTIONS} frames")
         return
     rows = list(measure(args.targets.split(","), args.scenarios.split(","), args.small, args.large))
     echo = next((row["instructions"] for row in rows if row["target"] == "echo"), None)
-    head = ("target", "scenario", "instructions/frame", "x echo", "loop", "threads")
-    print("{:<10} {:<12} {:>19} {:>7} {:>9} {:>9}".format(*head))
+    head = ("target", "scenario", "instructions/frame", "x echo", "loop", "threads", "harness")
+    print("{:<10} {:<12} {:>19} {:>7} {:>9} {:>9} {:>9}".format(*head))
     for row in rows:
         ratio = f"{row['instructions'] / echo:7.2f}" if echo else "      -"
         print(
             f"{row['target']:<10} {row['scenario']:<12} {row['instructions']:>19,} {ratio} "
-            f"{row['loop']:>9,} {row['threads']:>9,}"
+            f"{row['loop']:>9,} {row['threads']:>9,} {row['harness']:>9,}"
         )
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
