@@ -303,12 +303,21 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
 def json_too_deep(raw: str | bytes, value: Any) -> bool:
     """Whether ``value``, parsed from the JSON text ``raw``, nests more than MAX_DEPTH levels.
 
-    Cheap answers first: a text too short; too few brackets in the text (those inside strings
-    count too: an upper bound; two C calls, cheaper than looking at the values of a flat object).
-    Only then is ``value`` walked.
+    Cheap answers first: a text too short, once the top-level string values (a jwt) are taken
+    out of its length; too few brackets in the text (those inside strings count too: an upper
+    bound; two C calls at about 4 instructions per character). Only then is ``value`` walked.
     """
     if len(raw) < _DEPTH_CHECK_FROM:
         return False
+    if isinstance(value, dict):
+        # The characters of the object's string values are no brackets (escapes only add to them),
+        # and nesting N levels takes 2N brackets: a request's jwt is most of its length.
+        structural = len(raw)
+        for item in value.values():
+            if isinstance(item, str):
+                structural -= len(item)
+        if structural < _DEPTH_CHECK_FROM:
+            return False
     brackets = raw.count("{") + raw.count("[") if isinstance(raw, str) else raw.count(b"{") + raw.count(b"[")
     return brackets > MAX_DEPTH and too_deep(value)
 

@@ -133,6 +133,20 @@ def test_the_depth_limit_is_exact_and_counts_containers_not_brackets_in_strings(
         parse_frame(now_frame("deep-bytes", nested(MAX_DEPTH)).encode())
 
 
+def test_a_long_string_beside_deep_nesting_does_not_hide_it() -> None:
+    # The check takes the top-level strings (a jwt) out of the frame's length before counting:
+    # what remains must still see the nesting, in text and in bytes.
+    jwt = "j" * 5000
+    for depth, refused in ((MAX_DEPTH - 1, False), (MAX_DEPTH, True)):
+        frame = now_frame("jwt", nested(depth))[:-1] + f',"jwt":"{jwt}"}}'
+        for raw in (frame, frame.encode()):
+            if refused:
+                with pytest.raises(FrameError):
+                    parse_frame(raw)
+            else:
+                assert parse_frame(raw).jwt == jwt
+
+
 async def test_json_depth(tmp_path: Path) -> None:
     """orjson parses at most 1024 levels and writes at most 254: frames deeper than the server's
     MAX_DEPTH (128) get a 400 before any action runs, so nothing too deep is stored or echoed."""
